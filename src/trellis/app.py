@@ -1,0 +1,563 @@
+"""The application object: routes, hooks, middleware, settings and the request flow.
+
+One `App` is a WSGI application and an ASGI application at once: `App.__call__` tells them
+apart by the number of arguments. A request goes: adapter -> middleware (composed at start-up)
+-> `Router.match` -> compiled handler -> return value to `Response` -> adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextvars
+import dataclasses
+import functools
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Generator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import pydantic
+
+from .errorpages import http_error_response, server_error_response
+from .errors import ConfigurationError, HTTPError
+from .handlers import CompiledHandler, Provider, compile_handler, is_async_callable
+from .requests import Request
+from .responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    dump_json,
+)
+from .routing import Route, Router
+from .settings import Settings
+
+logger = logging.getLogger("trellis")
+access_logger = logging.getLogger("trellis.access")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Middleware = Callable[[Request], Generator[None, Response, Any]]
+ErrorHandler = Callable[[Request, Any], Any]
+
+_NO_CONTENT_STATUSES = frozenset({204, 304})
+
+
+class App(Router):
+    """A Trellis application.
+
+    >>> app = App()
+    >>> @app.get("/")
+    ... def hello():
+    ...     return "<p>Hello, World!</p>"
+
+    `settings` may be a mapping (`{"DEBUG": True}`) or a `Settings`; `TRELLIS_*` environment
+    variables and a `.env` file fill in what it does not say.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.import_name = name
+        self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
+        self._providers: dict[Any, Provider] = {}
+        self._middleware: list[Middleware] = []
+        self._before: list[Callable[[Request], Any]] = []
+        self._after: list[Callable[[Request, Response], Any]] = []
+        self._teardown: list[Callable[[Request, BaseException | None], Any]] = []
+        self._startup: list[Callable[[], Any]] = []
+        self._shutdown: list[Callable[[], Any]] = []
+        self._error_handlers: dict[int | type[BaseException], ErrorHandler] = {}
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._wsgi_app: Callable[..., Any] | None = None
+        self._asgi_app: Callable[..., Any] | None = None
+        self._on_add.append(self._compile_route)
+        from .security.hosts import host_check_middleware
+
+        host_middleware = host_check_middleware(self.settings.allowed_hosts)
+        if host_middleware is not None:
+            self._middleware.append(host_middleware)
+
+    # -- registration --
+
+    def _compile_route(self, route: Route) -> None:
+        route.call = compile_handler(route.endpoint, route.param_converters, self._providers)
+
+    def provide(self, annotation: Any, factory: Provider) -> None:
+        """Fill handler parameters annotated with `annotation` by calling `factory(request)`."""
+        self._providers[annotation] = factory
+        for route in self.routes:
+            self._compile_route(route)
+
+    def middleware(self, func: F) -> F:
+        """Add a middleware: a generator function that runs code around every request.
+
+        Code before `yield` runs first (return a response there to answer early); the yield
+        gives the response, which may be changed in place or replaced with `return new`::
+
+            @app.middleware
+            def timing(request):
+                start = time.perf_counter()
+                response = yield
+                response.headers["Server-Timing"] = f"app;dur={time.perf_counter() - start}"
+
+        The first middleware added is the outermost. Middleware runs on the event loop under
+        ASGI, so it must not block.
+        """
+        if not inspect.isgeneratorfunction(func):
+            raise ConfigurationError(
+                f"Middleware {func!r} must be a generator function: do the before-work, then "
+                "`response = yield`, then the after-work."
+            )
+        self._middleware.append(func)
+        return func
+
+    def before_request(self, func: F) -> F:
+        """Run `func(request)` before each handler; a non-None return answers the request."""
+        self._before.append(_require_sync(func, "before_request"))
+        return func
+
+    def after_request(self, func: F) -> F:
+        """Run `func(request, response)` on each response; a non-None return replaces it."""
+        self._after.append(_require_sync(func, "after_request"))
+        return func
+
+    def teardown(self, func: F) -> F:
+        """Run `func(request, exc_or_None)` after each request, even when it failed."""
+        self._teardown.append(_require_sync(func, "teardown"))
+        return func
+
+    def on_startup(self, func: F) -> F:
+        """Run `func()` (sync or async) once before the first request."""
+        self._startup.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Run `func()` (sync or async) once when the server stops."""
+        self._shutdown.append(func)
+        return func
+
+    def errorhandler(self, key: int | type[BaseException]) -> Callable[[F], F]:
+        """Handle a status code or an exception type: `handler(request, exc)` returns a response.
+
+        Handlers are plain functions (not async): they run on the event loop under ASGI.
+        """
+
+        def decorator(func: F) -> F:
+            self._error_handlers[key] = _require_sync(func, "errorhandler")
+            return func
+
+        return decorator
+
+    def include(self, router: Router, prefix: str = "") -> None:
+        """Mount a `Router` (blueprint) into the app, under `prefix` and its own prefix."""
+        super().include(router, prefix)
+
+    def static(
+        self, prefix: str, directory: str, *, name: str = "static", max_age: int = 0
+    ) -> None:
+        """Serve files under `directory` at `prefix` (no way out of the directory)."""
+        from .staticfiles import StaticFiles
+
+        files = StaticFiles(directory, max_age=max_age)
+
+        def serve_static(path: str) -> Response:
+            return files.response(path)
+
+        self.add_route(prefix.rstrip("/") + "/{path:path}", serve_static, ("GET",), name=name)
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """The path for route `name`, e.g. `app.url_for("user", id=3)` -> "/users/3"."""
+        return self.url_path_for(name, params)
+
+    # -- lifecycle --
+
+    async def astartup(self) -> None:
+        """Run the startup hooks (ASGI lifespan calls this)."""
+        for func in self._startup:
+            result = func()
+            if inspect.isawaitable(result):
+                await result
+        self._started = True
+
+    async def ashutdown(self) -> None:
+        """Run the shutdown hooks, last registered first."""
+        for func in reversed(self._shutdown):
+            result = func()
+            if inspect.isawaitable(result):
+                await result
+        self._started = False
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    def startup(self) -> None:
+        """Run the startup hooks from synchronous code (WSGI servers, scripts, tests)."""
+        with self._start_lock:
+            if not self._started:
+                run_sync(self.astartup())
+
+    def shutdown(self) -> None:
+        """Run the shutdown hooks from synchronous code."""
+        with self._start_lock:
+            if self._started:
+                run_sync(self.ashutdown())
+
+    # -- serving --
+
+    def __call__(self, *args: Any) -> Any:
+        """WSGI when called with (environ, start_response); ASGI with (scope, receive, send)."""
+        if len(args) == 2:
+            wsgi = self._wsgi_app
+            if wsgi is None:
+                from .wsgi import WSGIAdapter
+
+                wsgi = self._wsgi_app = WSGIAdapter(self)
+            return wsgi(*args)
+        if len(args) == 3:
+            asgi = self._asgi_app
+            if asgi is None:
+                from .asgi import ASGIAdapter
+
+                asgi = self._asgi_app = ASGIAdapter(self)
+            return asgi(*args)
+        raise TypeError(
+            "App takes (environ, start_response) as a WSGI app or (scope, receive, send) as an "
+            f"ASGI app; got {len(args)} arguments."
+        )
+
+    def wrap_asgi(self, middleware: Callable[..., Any], **options: Any) -> None:
+        """Wrap the ASGI side in a standard ASGI middleware: `middleware(app, **options)`."""
+        from .asgi import ASGIAdapter
+
+        inner = self._asgi_app or ASGIAdapter(self)
+        self._asgi_app = middleware(inner, **options)
+
+    def wrap_wsgi(self, middleware: Callable[..., Any], **options: Any) -> None:
+        """Wrap the WSGI side in a standard WSGI middleware: `middleware(app, **options)`."""
+        from .wsgi import WSGIAdapter
+
+        inner = self._wsgi_app or WSGIAdapter(self)
+        self._wsgi_app = middleware(inner, **options)
+
+    # -- the request flow (shared by both adapters) --
+
+    def handle(self, request: Request) -> Response:
+        """Answer `request` synchronously (the WSGI path); never raises."""
+        stack: list[Generator[None, Response, Any]] = []
+        response = self._enter_middleware(request, stack)
+        if response is None:
+            outcome = self._route(request)
+            if isinstance(outcome, CompiledHandler):
+                try:
+                    response = self._after_handler(request, _call_sync(outcome, request))
+                except Exception as exc:
+                    response = self._after_error(request, exc)
+            else:
+                response = self._apply_after_hooks(request, outcome)
+        return self._exit_middleware(request, stack, response)
+
+    async def handle_async(self, request: Request) -> Response:
+        """Answer `request` on an event loop (the ASGI path); never raises."""
+        stack: list[Generator[None, Response, Any]] = []
+        response = self._enter_middleware(request, stack)
+        if response is None:
+            outcome = self._route(request)
+            if isinstance(outcome, CompiledHandler):
+                try:
+                    result = await self._call_async(outcome, request)
+                    response = self._after_handler(request, result)
+                except Exception as exc:
+                    response = self._after_error(request, exc)
+            else:
+                response = self._apply_after_hooks(request, outcome)
+        return self._exit_middleware(request, stack, response)
+
+    def _enter_middleware(
+        self, request: Request, stack: list[Generator[None, Response, Any]]
+    ) -> Response | None:
+        for middleware in self._middleware:
+            try:
+                gen = middleware(request)
+                next(gen)
+            except StopIteration as stop:
+                return self._to_response(stop.value, request)
+            except Exception as exc:
+                return self._error_response(request, exc)
+            stack.append(gen)
+        return None
+
+    def _exit_middleware(
+        self,
+        request: Request,
+        stack: list[Generator[None, Response, Any]],
+        response: Response,
+    ) -> Response:
+        for gen in reversed(stack):
+            try:
+                gen.send(response)
+            except StopIteration as stop:
+                if stop.value is not None:
+                    response = self._to_response(stop.value, request)
+                continue
+            except Exception as exc:
+                response = self._error_response(request, exc)
+                continue
+            gen.close()
+            response = self._error_response(
+                request, RuntimeError(f"Middleware {gen.__name__} yielded more than once.")
+            )
+        return response
+
+    def _route(self, request: Request) -> Response | CompiledHandler:
+        """Match the route and run before-request hooks; a Response here answers at once."""
+        route, params, allowed = self.match(request.method, request.path)
+        if route is None:
+            return self._no_route(request, allowed)
+        request.route = route
+        request.path_params = params  # type: ignore[assignment]
+        for hook in self._before:
+            try:
+                early = hook(request)
+            except Exception as exc:
+                return self._error_response(request, exc)
+            if early is not None:
+                return self._to_response(early, request)
+        handler: CompiledHandler = route.call
+        return handler
+
+    def _after_handler(self, request: Request, result: Any) -> Response:
+        try:
+            response = self._to_response(result, request)
+        except Exception as exc:
+            return self._after_error(request, exc)
+        return self._apply_after_hooks(request, response)
+
+    def _after_error(self, request: Request, exc: Exception) -> Response:
+        return self._apply_after_hooks(request, self._error_response(request, exc))
+
+    def _apply_after_hooks(self, request: Request, response: Response) -> Response:
+        for hook in self._after:
+            try:
+                replacement = hook(request, response)
+            except Exception as exc:
+                return self._error_response(request, exc)
+            if replacement is not None:
+                response = self._to_response(replacement, request)
+        return response
+
+    def _no_route(self, request: Request, allowed: frozenset[str]) -> Response:
+        if allowed:
+            allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+            if request.method == "OPTIONS":
+                return Response(b"", 204, {"allow": allow})
+            return self._error_response(
+                request,
+                HTTPError(
+                    405,
+                    f"{request.method} is not allowed on {request.path}; allowed: {allow}.",
+                    {"allow": allow},
+                ),
+            )
+        if self.settings.redirect_slashes and request.path != "/":
+            path = request.path
+            other = path[:-1] if path.endswith("/") else path + "/"
+            # SECURITY: never redirect to "//host", which browsers treat as another site.
+            if not other.startswith("//"):
+                route, _, other_allowed = self.match(request.method, other)
+                if route is not None or other_allowed:
+                    location = request.root_path + other
+                    if request.query_string:
+                        location += "?" + request.query_string.decode("latin-1")
+                    return RedirectResponse(location, 308)
+        return self._error_response(request, HTTPError(404, f"No route matches {request.path}."))
+
+    async def _call_async(self, handler: CompiledHandler, request: Request) -> Any:
+        build = handler.build
+        kwargs = build(request) if build is not None else {}
+        if handler.is_async:
+            return await handler.endpoint(**kwargs)
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, handler.endpoint, **kwargs)
+        return await loop.run_in_executor(self.executor, call)
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The thread pool that runs sync handlers under ASGI (THREADPOOL_SIZE threads)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=int(self.settings.get("THREADPOOL_SIZE", 40)),
+                thread_name_prefix="trellis-worker",
+            )
+        return self._executor
+
+    def _to_response(self, result: Any, request: Request) -> Response:
+        """Turn what a handler returned into a Response."""
+        kind = type(result)
+        # PERF: exact-type checks for the common returns before any isinstance walk.
+        if kind is str:
+            return HTMLResponse(result)
+        if kind is dict or kind is list:
+            return JSONResponse(result)
+        if isinstance(result, Response):
+            return result
+        if result is None:
+            return Response(b"", 204)
+        if kind is bytes:
+            return Response(result, media_type="application/octet-stream")
+        if kind is tuple:
+            return self._tuple_response(result, request)
+        if isinstance(result, pydantic.BaseModel) or dataclasses.is_dataclass(result):
+            return Response(dump_json(result), media_type="application/json")
+        raise TypeError(
+            f"The handler returned {kind.__name__!r}, which Trellis cannot turn into a response. "
+            "Return str (HTML), bytes, dict/list/dataclass/pydantic model (JSON), None, "
+            "a (body, status[, headers]) tuple or a Response."
+        )
+
+    def _tuple_response(self, result: tuple[Any, ...], request: Request) -> Response:
+        if not 2 <= len(result) <= 3 or not isinstance(result[1], int):
+            raise TypeError(
+                "A tuple returned by a handler must be (body, status) or (body, status, headers)."
+            )
+        response = self._to_response(result[0], request)
+        response.status = result[1]
+        if len(result) == 3:
+            headers = response.headers
+            for name, value in dict(result[2]).items():
+                headers[name] = value
+        return response
+
+    def _error_response(self, request: Request, exc: BaseException) -> Response:
+        """The response for an exception: a registered handler, an HTTPError page, or a 500."""
+        handler = self._find_error_handler(exc)
+        if handler is not None:
+            try:
+                return self._to_response(handler(request, exc), request)
+            except Exception as inner:
+                logger.exception(
+                    "Error handler %r failed while handling %r", handler, exc, exc_info=inner
+                )
+                return server_error_response(request, inner, self.settings.debug)
+        if isinstance(exc, HTTPError):
+            return http_error_response(request, exc)
+        logger.error("Unhandled exception in %s %s", request.method, request.path, exc_info=exc)
+        return server_error_response(request, exc, self.settings.debug)
+
+    def _find_error_handler(self, exc: BaseException) -> ErrorHandler | None:
+        handlers = self._error_handlers
+        if not handlers:
+            return None
+        for cls in type(exc).__mro__:
+            handler = handlers.get(cls)
+            if handler is not None:
+                return handler
+        status = exc.status if isinstance(exc, HTTPError) else 500
+        return handlers.get(status)
+
+    def finish(self, request: Request, response: Response) -> None:
+        """Complete the response for writing; called once by the adapter."""
+        response.finalize(request, self.settings.secure_cookies)
+        if response.status in _NO_CONTENT_STATUSES:
+            response.body = b""
+            response.stream = None
+
+    def teardown_request(self, request: Request, error: BaseException | None) -> None:
+        """Run teardown hooks and release what the request held; called after writing."""
+        for hook in self._teardown:
+            try:
+                hook(request, error)
+            except Exception:
+                logger.exception("Teardown hook %r failed", hook)
+        request.close()
+
+    def log_access(self, request: Request, status: int, started: float) -> None:
+        """One access-log line: method, path, status, duration and request id (no secrets)."""
+        access_logger.info(
+            "%s %s %d %.1fms id=%s",
+            request.method,
+            request.path,
+            status,
+            (time.perf_counter() - started) * 1000,
+            request.id,
+        )
+
+    def routes_table(self) -> list[Route]:
+        """All routes, in registration order."""
+        return list(self.routes)
+
+
+def _require_sync(func: F, kind: str) -> F:
+    if is_async_callable(func):
+        raise ConfigurationError(
+            f"{kind} hook {func!r} is async; hooks run inline on both servers, so write them "
+            "as plain functions (use an async handler for async work)."
+        )
+    return func
+
+
+def _call_sync(handler: CompiledHandler, request: Request) -> Any:
+    build = handler.build
+    if handler.is_async:
+        coro = handler.endpoint(**build(request)) if build is not None else handler.endpoint()
+        return run_sync(coro)
+    if build is None:
+        return handler.endpoint()
+    return handler.endpoint(**build(request))
+
+
+_thread_loops = threading.local()
+_all_loops: list[asyncio.AbstractEventLoop] = []
+_all_loops_lock = threading.Lock()
+
+
+def run_sync(awaitable: Awaitable[Any]) -> Any:
+    """Run a coroutine to completion from synchronous code on this thread's own event loop.
+
+    Used under WSGI for async handlers and async iterators; each worker thread keeps one loop.
+    """
+    loop: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _thread_loops.loop = loop
+        with _all_loops_lock:
+            _all_loops.append(loop)
+    return loop.run_until_complete(awaitable)
+
+
+def close_thread_loops() -> None:
+    """Close the event loops run_sync created (at process exit or in tests)."""
+    with _all_loops_lock:
+        loops, _all_loops[:] = list(_all_loops), []
+    for loop in loops:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+
+
+def iterate_sync(stream: Any) -> Iterable[Any]:
+    """Iterate a sync or async iterable from synchronous code."""
+    if hasattr(stream, "__aiter__"):
+        iterator = stream.__aiter__()
+
+        def generate() -> Iterable[Any]:
+            while True:
+                try:
+                    yield run_sync(iterator.__anext__())
+                except StopAsyncIteration:
+                    return
+
+        return generate()
+    return stream  # type: ignore[no-any-return]
+
+
+atexit.register(close_thread_loops)

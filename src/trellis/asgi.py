@@ -1,0 +1,271 @@
+"""The ASGI adapter: scope -> Request, Response -> send(); lifespan; websockets are refused for now.
+
+PERF/design: the request body (if any) is received here, before the handler runs, into memory
+or a spooled temporary file within MAX_BODY_SIZE. The core then reads it synchronously under
+both protocols, so `request.body()`/`json()`/`form()` work the same in sync and async handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from tempfile import SpooledTemporaryFile
+from typing import IO, TYPE_CHECKING, Any
+
+from .errors import HTTPError
+from .requests import Request
+
+if TYPE_CHECKING:
+    from .app import App
+    from .responses import Response
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_CHUNK = 64 * 1024
+_SPOOL_AT = 1024 * 1024
+_access_logger = logging.getLogger("trellis.access")
+_logger = logging.getLogger("trellis")
+
+
+class ASGIRequest(Request):
+    """A Request whose headers come from an ASGI scope and whose body was received beforehand."""
+
+    __slots__ = ("_buffer", "scope")
+
+    def __init__(self, app: App, scope: Scope) -> None:
+        path = scope["path"]
+        root_path = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :] or "/"
+        super().__init__(app, scope["method"], path, scope["query_string"], root_path)
+        self.scope = scope
+        self._buffer: bytes | IO[bytes] = b""
+
+    def _load_headers(self) -> list[tuple[str, str]]:
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.scope["headers"]]
+
+    def _peer(self) -> tuple[str, int] | None:
+        client = self.scope.get("client")
+        return (client[0], client[1]) if client else None
+
+    def _raw_scheme(self) -> str:
+        return str(self.scope.get("scheme", "http"))
+
+    def _server(self) -> tuple[str, int | None]:
+        server = self.scope.get("server")
+        return (server[0], server[1]) if server else ("localhost", None)
+
+    def _body_chunks(self, limit: int) -> Iterator[bytes]:
+        buffer = self._buffer
+        if isinstance(buffer, bytes):
+            return iter((buffer,)) if buffer else iter(())
+        buffer.seek(0)
+        return iter(lambda: buffer.read(_CHUNK), b"")
+
+    async def receive_body(self, receive: Receive, declared_length: int | None) -> None:
+        """Receive the whole body (413 past MAX_BODY_SIZE), spooling large ones to disk."""
+        limit = self.app.settings.max_body_size
+        if declared_length is not None and declared_length > limit:
+            raise HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+        parts: list[bytes] = []
+        size = 0
+        spool: IO[bytes] | None = None
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+                if spool is not None:
+                    spool.write(chunk)
+                else:
+                    parts.append(chunk)
+                    if size > _SPOOL_AT:
+                        spool = SpooledTemporaryFile(max_size=_SPOOL_AT)  # noqa: SIM115
+                        spool.write(b"".join(parts))
+                        parts = []
+            if not message.get("more_body", False):
+                break
+        self._buffer = spool if spool is not None else b"".join(parts)
+
+    def close(self) -> None:
+        super().close()
+        if not isinstance(self._buffer, bytes):
+            self._buffer.close()
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the request was complete."""
+
+
+def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
+    """(has a body, declared length) from the raw headers, without building a Headers object."""
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                raise HTTPError(400, f"Invalid Content-Length {value!r}.") from None
+            if length < 0:
+                raise HTTPError(400, f"Invalid Content-Length {value!r}.")
+            return length > 0, length
+        if name == b"transfer-encoding":
+            return True, None
+    return False, None
+
+
+class ASGIAdapter:
+    """Serves an App to an ASGI 3 server."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._start_lock = asyncio.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        elif kind == "websocket":
+            # Refuse politely until websocket routes exist (the server answers 403).
+            await send({"type": "websocket.close", "code": 1000})
+        else:
+            raise RuntimeError(f"Trellis cannot serve ASGI scope type {kind!r}.")
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        """Run startup and shutdown hooks when the server says so."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    async with self._start_lock:
+                        if not self.app._started:
+                            await self.app.astartup()
+                except Exception as exc:
+                    _logger.exception("Startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.app.ashutdown()
+                except Exception as exc:
+                    _logger.exception("Shutdown failed")
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request."""
+        app = self.app
+        if not app._started:
+            async with self._start_lock:
+                if not app._started:
+                    await app.astartup()
+        started = time.perf_counter() if _access_logger.isEnabledFor(logging.INFO) else 0.0
+        request = ASGIRequest(app, scope)
+        try:
+            has_body, length = _declared_body(scope["headers"])
+            if has_body:
+                await request.receive_body(receive, length)
+            response = await app.handle_async(request)
+        except HTTPError as exc:
+            response = app._error_response(request, exc)
+        except ClientDisconnected:
+            request.close()
+            return
+        app.finish(request, response)
+        status = response.status
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.raw_headers]
+        try:
+            if response.stream is None:
+                body = response.body
+                if status != 204 and status != 304 and status >= 200:
+                    headers.append((b"content-length", str(len(body)).encode()))
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"" if request.method == "HEAD" else body,
+                    }
+                )
+            else:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                if request.method == "HEAD":
+                    await send({"type": "http.response.body", "body": b""})
+                    await _close_stream(response.stream)
+                else:
+                    await self._send_stream(response, receive, send)
+        finally:
+            if started:
+                app.log_access(request, status, started)
+            app.teardown_request(request, None)
+
+    async def _send_stream(self, response: Response, receive: Receive, send: Send) -> None:
+        """Send a streamed body, stopping early if the client disconnects."""
+        stream = response.stream
+        assert stream is not None
+
+        async def pump() -> None:
+            if hasattr(stream, "__aiter__"):
+                async for chunk in stream:
+                    await send(_body_message(chunk))
+            else:
+                iterator = iter(stream)
+                loop = asyncio.get_running_loop()
+                done = object()
+                while True:
+                    chunk = await loop.run_in_executor(self.app.executor, next, iterator, done)
+                    if chunk is done:
+                        break
+                    await send(_body_message(chunk))
+            await send({"type": "http.response.body", "body": b""})
+
+        async def watch_disconnect() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+
+        pump_task = asyncio.ensure_future(pump())
+        watch_task = asyncio.ensure_future(watch_disconnect())
+        try:
+            await asyncio.wait({pump_task, watch_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump_task, watch_task):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(pump_task, watch_task, return_exceptions=True)
+            await _close_stream(stream)
+        if pump_task.done() and not pump_task.cancelled():
+            error = pump_task.exception()
+            if error is not None:
+                raise error
+
+
+def _body_message(chunk: bytes | str) -> Message:
+    return {
+        "type": "http.response.body",
+        "body": chunk.encode() if isinstance(chunk, str) else chunk,
+        "more_body": True,
+    }
+
+
+async def _close_stream(stream: Any) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+        return
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()

@@ -1,0 +1,1 @@
+"""Security middleware: host checking (more arrives with CSRF, headers, CORS and rate limits)."""

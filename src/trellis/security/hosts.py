@@ -1,0 +1,50 @@
+"""Host header validation against ALLOWED_HOSTS, so forged Host headers cannot poison URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+from ..errors import HTTPError
+from ..requests import Request
+from ..responses import Response
+
+
+def split_host(host: str) -> str:
+    """The host name of a Host header value, lower-case, without the port."""
+    host = host.strip().lower()
+    if host.startswith("["):  # IPv6 literal, e.g. [::1]:8000
+        end = host.find("]")
+        return host[: end + 1] if end != -1 else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def host_check_middleware(
+    allowed_hosts: list[str],
+) -> Callable[[Request], Generator[None, Response, Any]] | None:
+    """A middleware refusing hosts not in `allowed_hosts` with 400; None when "*" allows all.
+
+    Entries are exact names (`example.com`, `127.0.0.1`, `[::1]`) or, starting with a dot,
+    a domain and all its subdomains (`.example.com`).
+    """
+    patterns = [h.strip().lower() for h in allowed_hosts if h.strip()]
+    if "*" in patterns:
+        return None
+    exact = frozenset(p for p in patterns if not p.startswith("."))
+    suffixes = tuple(p for p in patterns if p.startswith("."))
+
+    def allowed(name: str) -> bool:
+        return name in exact or any(
+            name.endswith(suffix) or name == suffix[1:] for suffix in suffixes
+        )
+
+    def check_host(request: Request) -> Generator[None, Response, Any]:
+        raw = request.host
+        if not allowed(split_host(raw)):
+            detail = f"The Host header {raw!r} is not served here."
+            if request.app.settings.debug:
+                detail += " Add it to the ALLOWED_HOSTS setting (TRELLIS_ALLOWED_HOSTS)."
+            raise HTTPError(400, detail)
+        yield
+
+    return check_host

@@ -1,0 +1,181 @@
+"""The WSGI adapter: environ -> Request, Response -> start_response + body iterable (PEP 3333)."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from .app import iterate_sync
+from .errors import HTTPError
+from .requests import Request
+
+if TYPE_CHECKING:
+    from .app import App
+    from .responses import Response
+
+StartResponse = Callable[..., Any]
+
+STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+_CHUNK = 64 * 1024
+_access_logger = logging.getLogger("trellis.access")
+
+
+class WSGIRequest(Request):
+    """A Request whose headers and body come from a WSGI environ."""
+
+    __slots__ = ("_consumed", "environ")
+
+    def __init__(self, app: App, environ: dict[str, Any]) -> None:
+        path = environ.get("PATH_INFO") or "/"
+        if not path.isascii():
+            # PEP 3333 hands over the raw bytes decoded as latin-1; the URL is UTF-8.
+            try:
+                path = path.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                raise HTTPError(400, "The request path is not valid UTF-8.") from None
+        super().__init__(
+            app,
+            environ["REQUEST_METHOD"],
+            path,
+            environ.get("QUERY_STRING", "").encode("latin-1"),
+            environ.get("SCRIPT_NAME", ""),
+        )
+        self.environ = environ
+        self._consumed = False
+
+    def _load_headers(self) -> list[tuple[str, str]]:
+        headers = []
+        for key, value in self.environ.items():
+            if key.startswith("HTTP_"):
+                headers.append((key[5:].replace("_", "-").lower(), value))
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                headers.append((key.replace("_", "-").lower(), value))
+        return headers
+
+    def _peer(self) -> tuple[str, int] | None:
+        addr = self.environ.get("REMOTE_ADDR")
+        if not addr:
+            return None
+        try:
+            port = int(self.environ.get("REMOTE_PORT") or 0)
+        except ValueError:
+            port = 0
+        return (addr, port)
+
+    def _raw_scheme(self) -> str:
+        return str(self.environ.get("wsgi.url_scheme", "http"))
+
+    def _server(self) -> tuple[str, int | None]:
+        port = self.environ.get("SERVER_PORT")
+        return (self.environ.get("SERVER_NAME", "localhost"), int(port) if port else None)
+
+    def _body_chunks(self, limit: int) -> Iterator[bytes]:
+        if self._consumed:
+            raise RuntimeError(
+                "The request body was already read as a stream; read it once, with body(), "
+                "json(), form() or stream()."
+            )
+        self._consumed = True
+        environ = self.environ
+        raw_length = environ.get("CONTENT_LENGTH")
+        stream = environ["wsgi.input"]
+        if raw_length:
+            try:
+                remaining = int(raw_length)
+            except ValueError:
+                raise HTTPError(400, f"Invalid Content-Length {raw_length!r}.") from None
+            if remaining < 0:
+                raise HTTPError(400, f"Invalid Content-Length {raw_length!r}.")
+            if remaining > limit:
+                raise HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+            return _read_exact(stream, remaining)
+        if environ.get("wsgi.input_terminated"):
+            return _read_until_eof(stream, limit)
+        return iter(())
+
+
+def _read_exact(stream: Any, remaining: int) -> Iterator[bytes]:
+    while remaining > 0:
+        chunk = stream.read(min(remaining, _CHUNK))
+        if not chunk:
+            raise HTTPError(400, "The request body ended before Content-Length bytes arrived.")
+        remaining -= len(chunk)
+        yield chunk
+
+
+def _read_until_eof(stream: Any, limit: int) -> Iterator[bytes]:
+    total = 0
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            return
+        total += len(chunk)
+        if total > limit:
+            raise HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+        yield chunk
+
+
+class WSGIAdapter:
+    """Serves an App to a WSGI server."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        app = self.app
+        if not app._started:
+            app.startup()
+            atexit.register(app.shutdown)
+        started = time.perf_counter() if _access_logger.isEnabledFor(logging.INFO) else 0.0
+        try:
+            request = WSGIRequest(app, environ)
+        except HTTPError as exc:
+            start_response(
+                STATUS_LINES[exc.status], [("content-type", "text/plain; charset=utf-8")]
+            )
+            return [str(exc.detail).encode()]
+        response = app.handle(request)
+        app.finish(request, response)
+        status = response.status
+        headers = response.raw_headers
+        status_line = STATUS_LINES.get(status) or f"{status} Unknown"
+        if response.stream is None:
+            body = response.body
+            if status != 204 and status != 304 and status >= 200:
+                headers.append(("content-length", str(len(body))))
+            start_response(status_line, headers)
+            if started:
+                app.log_access(request, status, started)
+            app.teardown_request(request, None)
+            return [body] if request.method != "HEAD" else []
+        start_response(status_line, headers)
+        return _ClosingStream(app, request, response, started)
+
+
+class _ClosingStream:
+    """The body iterable for streamed responses; the server's close() ends the request."""
+
+    def __init__(self, app: App, request: Request, response: Response, started: float) -> None:
+        self.app = app
+        self.request = request
+        self.response = response
+        self.started = started
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.request.method == "HEAD":
+            return
+        for chunk in iterate_sync(self.response.stream):
+            yield chunk.encode() if isinstance(chunk, str) else chunk
+
+    def close(self) -> None:
+        stream = self.response.stream
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+        if self.started:
+            self.app.log_access(self.request, self.response.status, self.started)
+        self.app.teardown_request(self.request, None)
