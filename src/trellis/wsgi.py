@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from .app import iterate_sync
+from .app import iterate_sync, run_sync
 from .errors import HTTPError
 from .requests import Request
 
@@ -173,9 +173,13 @@ class _ClosingStream:
 
     def close(self) -> None:
         stream = self.response.stream
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            run_sync(aclose())
+        else:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
         if self.started:
             self.app.log_access(self.request, self.response.status, self.started)
         self.app.teardown_request(self.request, None)
