@@ -497,6 +497,18 @@ class App(Router):
         return list(self.routes)
 
 
+def _mark_as_asgi3(method: Callable[..., Any]) -> None:
+    # ASGI servers (uvicorn's interface="auto") pick ASGI 3 only when __call__ looks like a
+    # coroutine function; App.__call__ is a plain function so it can also serve WSGI.
+    if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+        inspect.markcoroutinefunction(method)
+    else:
+        setattr(method, "_is_coroutine", asyncio.coroutines._is_coroutine)  # type: ignore[attr-defined]  # noqa: B010
+
+
+_mark_as_asgi3(App.__call__)
+
+
 def _require_sync(func: F, kind: str) -> F:
     if is_async_callable(func):
         raise ConfigurationError(
