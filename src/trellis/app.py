@@ -440,6 +440,9 @@ class App(Router):
 
     def _error_response(self, request: Request, exc: BaseException) -> Response:
         """The response for an exception: a registered handler, an HTTPError page, or a 500."""
+        if not isinstance(exc, HTTPError):
+            request.error = exc
+            logger.error("Unhandled exception in %s %s", request.method, request.path, exc_info=exc)
         handler = self._find_error_handler(exc)
         if handler is not None:
             try:
@@ -451,7 +454,6 @@ class App(Router):
                 return server_error_response(request, inner, self.settings.debug)
         if isinstance(exc, HTTPError):
             return http_error_response(request, exc)
-        logger.error("Unhandled exception in %s %s", request.method, request.path, exc_info=exc)
         return server_error_response(request, exc, self.settings.debug)
 
     def _find_error_handler(self, exc: BaseException) -> ErrorHandler | None:
@@ -472,11 +474,11 @@ class App(Router):
             response.body = b""
             response.stream = None
 
-    def teardown_request(self, request: Request, error: BaseException | None) -> None:
+    def teardown_request(self, request: Request) -> None:
         """Run teardown hooks and release what the request held; called after writing."""
         for hook in self._teardown:
             try:
-                hook(request, error)
+                hook(request, request.error)
             except Exception:
                 logger.exception("Teardown hook %r failed", hook)
         request.close()

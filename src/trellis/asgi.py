@@ -209,7 +209,7 @@ class ASGIAdapter:
         finally:
             if started:
                 app.log_access(request, status, started)
-            app.teardown_request(request, None)
+            app.teardown_request(request)
 
     async def _send_stream(self, response: Response, receive: Receive, send: Send) -> None:
         """Send a streamed body, stopping early if the client disconnects."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 
@@ -22,9 +23,10 @@ def parse_accept(header: str) -> tuple[tuple[str, float, int], ...]:
             key, _, value = param.partition("=")
             if key.strip().lower() == "q":
                 try:
-                    q = min(max(float(value), 0.0), 1.0)
+                    q = float(value)
                 except ValueError:
                     q = 0.0
+                q = min(max(q, 0.0), 1.0) if math.isfinite(q) else 0.0
         kind, _, sub = media.partition("/")
         specificity = 0 if kind == "*" else 1 if sub == "*" else 2
         entries.append((media, q, specificity, position))
@@ -34,17 +36,24 @@ def parse_accept(header: str) -> tuple[tuple[str, float, int], ...]:
 
 def _quality(offer: str, accepted: tuple[tuple[str, float, int], ...]) -> float:
     kind, _, sub = offer.partition("/")
-    best_spec = -1
+    # Most specific range wins: the exact type, then a structured-syntax suffix
+    # (application/json covers application/problem+json, RFC 6839), then type/*, then */*.
+    best_rank = -1
     best_q = 0.0
-    for media, q, spec in accepted:
+    for media, q, _ in accepted:
         a_kind, _, a_sub = media.partition("/")
-        if (
-            media == offer
-            or (a_kind == kind and a_sub == "*")
-            or (a_kind == "*")
-            or (a_sub == "*" and sub.endswith("+" + a_kind))
-        ) and spec > best_spec:
-            best_spec, best_q = spec, q
+        if media == offer:
+            rank = 3
+        elif a_kind == kind and a_sub != "*" and sub.endswith("+" + a_sub):
+            rank = 2
+        elif a_kind == kind and a_sub == "*":
+            rank = 1
+        elif a_kind == "*":
+            rank = 0
+        else:
+            continue
+        if rank > best_rank:
+            best_rank, best_q = rank, q
     return best_q
 
 

@@ -44,6 +44,7 @@ class Request:
         "_query",
         "_state",
         "app",
+        "error",
         "method",
         "path",
         "path_params",
@@ -62,6 +63,8 @@ class Request:
         self.root_path = root_path
         self.path_params: dict[str, Any] = {}
         self.route: Any = None
+        # The unexpected exception the request failed with, if any (teardown hooks receive it).
+        self.error: BaseException | None = None
         self._headers: Headers | None = None
         self._query: MultiDict[str] | None = None
         self._cookies: dict[str, str] | None = None

@@ -20,6 +20,8 @@ from .formparsers import FormLimits
 ENV_PREFIX = "TRELLIS_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# The debug-only key made when no SECRET_KEY is set: one per process, shared by every app in it.
+_generated_key: str | None = None
 
 
 @dataclasses.dataclass
@@ -43,10 +45,17 @@ class Settings:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._generated_key: str | None = None
-        self.trusted_networks: tuple[Any, ...] = tuple(
-            ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies if p.strip()
-        )
+        self._warned_generated_key = False
+        networks = []
+        for entry in self.trusted_proxies:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError(
+                    f"TRUSTED_PROXIES (TRELLIS_TRUSTED_PROXIES): {entry!r} is not an IP address "
+                    "or network such as 10.0.0.1 or 10.0.0.0/8."
+                ) from None
+        self.trusted_networks: tuple[Any, ...] = tuple(networks)
         self.form_limits = FormLimits(
             max_fields=self.max_form_fields,
             max_files=self.max_form_files,
@@ -110,15 +119,18 @@ class Settings:
                 '(for example to the output of: python -c "import secrets; '
                 'print(secrets.token_urlsafe(32))"), or pass settings={"SECRET_KEY": ...} to App().'
             )
-        if self._generated_key is None:
+        global _generated_key
+        if _generated_key is None:
+            _generated_key = secrets.token_urlsafe(32)
+        if not self._warned_generated_key:
+            self._warned_generated_key = True
             warnings.warn(
                 f"{feature}: no SECRET_KEY set; using a random per-process key (debug only). "
                 "Signed data will not survive a restart or be shared between processes.",
                 RuntimeWarning,
                 stacklevel=2,
             )
-            self._generated_key = secrets.token_urlsafe(32)
-        return self._generated_key
+        return _generated_key
 
 
 def _parse(name: str, raw: Any, hint: Any, where: str) -> Any:
@@ -152,8 +164,8 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not sep or not key.strip():
             raise ConfigurationError(f"{path}:{number}: expected KEY=VALUE, got {line!r}.")
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        if value[:1] in ("'", '"') and value.find(value[0], 1) != -1:
+            value = value[1 : value.find(value[0], 1)]
         else:
             value = value.split(" #", 1)[0].rstrip()
         values[key.strip()] = value

@@ -138,7 +138,14 @@ class WSGIAdapter:
                 STATUS_LINES[exc.status], [("content-type", "text/plain; charset=utf-8")]
             )
             return [str(exc.detail).encode()]
-        response = app.handle(request)
+        declared = environ.get("CONTENT_LENGTH")
+        if declared and declared.isdigit() and int(declared) > app.settings.max_body_size:
+            # Refuse at once, as the ASGI adapter does, whether or not the handler reads the body.
+            limit = app.settings.max_body_size
+            error = HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+            response = app._error_response(request, error)
+        else:
+            response = app.handle(request)
         app.finish(request, response)
         status = response.status
         headers = response.raw_headers
@@ -150,7 +157,7 @@ class WSGIAdapter:
             start_response(status_line, headers)
             if started:
                 app.log_access(request, status, started)
-            app.teardown_request(request, None)
+            app.teardown_request(request)
             return [body] if request.method != "HEAD" else []
         start_response(status_line, headers)
         return _ClosingStream(app, request, response, started)
@@ -182,4 +189,4 @@ class _ClosingStream:
                 close()
         if self.started:
             self.app.log_access(self.request, self.response.status, self.started)
-        self.app.teardown_request(self.request, None)
+        self.app.teardown_request(self.request)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from typing import Any
 
 from ..errors import HTTPError
 from ..requests import Request
 from ..responses import Response
+
+# SECURITY: a Host value must be a plain name or IP literal with an optional port; anything else
+# (userinfo, paths, fragments) could make "evil.com/.example.org" pass a suffix rule.
+_HOST_RE = re.compile(r"(?:[a-z0-9.-]+|\[[a-f0-9:.]+\])(?::[0-9]+)?\Z")
 
 
 def split_host(host: str) -> str:
@@ -40,7 +45,7 @@ def host_check_middleware(
 
     def check_host(request: Request) -> Generator[None, Response, Any]:
         raw = request.host
-        if not allowed(split_host(raw)):
+        if not _HOST_RE.match(raw.strip().lower()) or not allowed(split_host(raw)):
             detail = f"The Host header {raw!r} is not served here."
             if request.app.settings.debug:
                 detail += " Add it to the ALLOWED_HOSTS setting (TRELLIS_ALLOWED_HOSTS)."
