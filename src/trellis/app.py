@@ -467,12 +467,24 @@ class App(Router):
         status = exc.status if isinstance(exc, HTTPError) else 500
         return handlers.get(status)
 
-    def finish(self, request: Request, response: Response) -> None:
-        """Complete the response for writing; called once by the adapter."""
-        response.finalize(request, self.settings.secure_cookies)
+    def finish(self, request: Request, response: Response) -> Response:
+        """Complete the response; the adapter calls it once and writes what it returns."""
+        try:
+            response.finalize(request, self.settings.secure_cookies)
+        except Exception as exc:
+            response = self._error_response(request, exc)
+            response.finalize(request, self.settings.secure_cookies)
         if response.status in _NO_CONTENT_STATUSES:
             response.body = b""
             response.stream = None
+        elif response.stream is None:
+            # The adapter sends the real Content-Length; drop any a handler set by hand.
+            headers = response.raw_headers
+            for name, _ in headers:
+                if name == "content-length":
+                    headers[:] = [h for h in headers if h[0] != "content-length"]
+                    break
+        return response
 
     def teardown_request(self, request: Request) -> None:
         """Run teardown hooks and release what the request held; called after writing."""

@@ -8,6 +8,7 @@ both protocols, so `request.body()`/`json()`/`form()` work the same in sync and 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -27,6 +28,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _CHUNK = 64 * 1024
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 _SPOOL_AT = 1024 * 1024
 _access_logger = logging.getLogger("trellis.access")
 _logger = logging.getLogger("trellis")
@@ -176,7 +178,9 @@ class ASGIAdapter:
         request = ASGIRequest(app, scope)
         try:
             has_body, length = _declared_body(scope["headers"])
-            if has_body:
+            # HTTP/2 and HTTP/3 may frame a body without Content-Length, so methods that
+            # carry bodies are always received; GET and friends only when a body is declared.
+            if has_body or request.method not in _BODYLESS_METHODS:
                 await request.receive_body(receive, length)
             response = await app.handle_async(request)
         except HTTPError as exc:
@@ -184,7 +188,7 @@ class ASGIAdapter:
         except ClientDisconnected:
             request.close()
             return
-        app.finish(request, response)
+        response = app.finish(request, response)
         status = response.status
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.raw_headers]
         try:
@@ -215,17 +219,27 @@ class ASGIAdapter:
         """Send a streamed body, stopping early if the client disconnects."""
         stream = response.stream
         assert stream is not None
+        executor = self.app.executor
+        iterator: Iterator[Any] | None = None
+        if not hasattr(stream, "__aiter__"):
+            iterator = iter(stream)
+        done = object()
+        inflight: list[concurrent.futures.Future[Any]] = []
+
+        def step() -> Any:
+            assert iterator is not None
+            return next(iterator, done)
 
         async def pump() -> None:
             if hasattr(stream, "__aiter__"):
                 async for chunk in stream:
                     await send(_body_message(chunk))
             else:
-                iterator = iter(stream)
-                loop = asyncio.get_running_loop()
-                done = object()
                 while True:
-                    chunk = await loop.run_in_executor(self.app.executor, next, iterator, done)
+                    # A sync generator runs in the thread pool; keep the future so that the
+                    # generator is closed only after the step in flight has finished.
+                    inflight[:] = [executor.submit(step)]
+                    chunk = await asyncio.wrap_future(inflight[0])
                     if chunk is done:
                         break
                     await send(_body_message(chunk))
@@ -246,7 +260,15 @@ class ASGIAdapter:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(pump_task, watch_task, return_exceptions=True)
-            await _close_stream(stream)
+            if iterator is not None:
+                if inflight and not inflight[0].done():
+                    # Let the running next() return before closing the generator.
+                    await asyncio.gather(asyncio.wrap_future(inflight[0]), return_exceptions=True)
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    await asyncio.wrap_future(executor.submit(close))
+            else:
+                await _close_stream(stream)
         if pump_task.done() and not pump_task.cancelled():
             error = pump_task.exception()
             if error is not None:

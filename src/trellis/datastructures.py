@@ -23,6 +23,14 @@ def check_header(name: str, value: str) -> None:
         )
     if not name or " " in name or ":" in name:
         raise ValueError(f"Invalid header name {name!r}: it must be a non-empty token without ':'.")
+    if not value.isascii():
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"Header {name!r} has characters outside Latin-1; percent-encode the value "
+                "(urllib.parse.quote) or use an RFC 8187 encoded form."
+            ) from None
 
 
 class Headers(Mapping[str, str]):

@@ -5,8 +5,9 @@ Adapters (wsgi.py, asgi.py) write them; nothing here knows which protocol is ser
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -18,6 +19,9 @@ from .datastructures import MutableHeaders, check_header
 
 if TYPE_CHECKING:
     from .requests import Request
+
+# RFC 6265 cookie-name: an HTTP token.
+_COOKIE_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 ContentStream = Iterable[bytes | str] | AsyncIterable[bytes | str]
 
@@ -82,7 +86,15 @@ class Response:
         `secure=None` means: Secure when the request came over HTTPS or the app's
         `SECURE_COOKIES` setting is on.
         """
-        check_header(key, value)
+        if not _COOKIE_NAME_RE.match(key):
+            raise ValueError(
+                f"Invalid cookie name {key!r}: use letters, digits and !#$%&'*+-.^_`|~ only."
+            )
+        check_header("set-cookie", value)
+        for attribute, text in (("path", path), ("domain", domain or "")):
+            check_header("set-cookie", text)
+            if ";" in text:
+                raise ValueError(f"Cookie {attribute} {text!r} must not contain ';'.")
         if samesite == "none" and secure is False:
             raise ValueError(
                 "SameSite=None cookies must be Secure; browsers reject them otherwise."
@@ -99,7 +111,7 @@ class Response:
             key,
             "",
             max_age=0,
-            expires=datetime.fromtimestamp(0).astimezone(),
+            expires=datetime.fromtimestamp(0, UTC),
             path=path,
             domain=domain,
         )
@@ -166,10 +178,14 @@ class Cookie:
         if self.max_age is not None:
             morsel["max-age"] = str(self.max_age)
         if self.expires is not None:
-            morsel["expires"] = format_datetime(self.expires, usegmt=True)
+            expires = self.expires
+            if expires.tzinfo is None:
+                expires = expires.astimezone()  # a naive datetime is local time
+            morsel["expires"] = format_datetime(expires.astimezone(UTC), usegmt=True)
         if self.domain:
             morsel["domain"] = self.domain
-        if self.secure if self.secure is not None else secure_default:
+        # Browsers drop SameSite=None cookies that are not Secure.
+        if self.samesite == "none" or (self.secure if self.secure is not None else secure_default):
             morsel["secure"] = True
         if self.httponly:
             morsel["httponly"] = True
@@ -230,6 +246,7 @@ class RedirectResponse(Response):
     def __init__(self, url: str, status: int = 307, headers: dict[str, str] | None = None) -> None:
         if not 300 <= status < 400:
             raise ValueError(f"A redirect needs a 3xx status, got {status}.")
+        check_header("location", url)
         # Quote anything unsafe but keep the URL's own structure characters.
         location = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
         super().__init__(b"", status, headers)

@@ -146,7 +146,7 @@ class WSGIAdapter:
             response = app._error_response(request, error)
         else:
             response = app.handle(request)
-        app.finish(request, response)
+        response = app.finish(request, response)
         status = response.status
         headers = response.raw_headers
         status_line = STATUS_LINES.get(status) or f"{status} Unknown"
