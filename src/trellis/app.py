@@ -19,12 +19,19 @@ import time
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pydantic
 
 from .errorpages import http_error_response, server_error_response
 from .errors import ConfigurationError, HTTPError
-from .handlers import CompiledHandler, Provider, compile_handler, is_async_callable
+from .handlers import (
+    CompiledHandler,
+    Provider,
+    UnresolvedParameterError,
+    compile_handler,
+    is_async_callable,
+)
 from .requests import Request
 from .responses import (
     HTMLResponse,
@@ -90,7 +97,10 @@ class App(Router):
     # -- registration --
 
     def _compile_route(self, route: Route) -> None:
-        route.call = compile_handler(route.endpoint, route.param_converters, self._providers)
+        try:
+            route.call = compile_handler(route.endpoint, route.param_converters, self._providers)
+        except UnresolvedParameterError:
+            route.call = None  # a provider may still be registered; checked again at start-up
 
     def provide(self, annotation: Any, factory: Provider) -> None:
         """Fill handler parameters annotated with `annotation` by calling `factory(request)`."""
@@ -175,14 +185,20 @@ class App(Router):
 
         self.add_route(prefix.rstrip("/") + "/{path:path}", serve_static, ("GET",), name=name)
 
-    def url_for(self, name: str, **params: Any) -> str:
+    def url_for(self, name: str, /, **params: Any) -> str:
         """The path for route `name`, e.g. `app.url_for("user", id=3)` -> "/users/3"."""
         return self.url_path_for(name, params)
 
     # -- lifecycle --
 
     async def astartup(self) -> None:
-        """Run the startup hooks (ASGI lifespan calls this)."""
+        """Compile what is still pending, then run the startup hooks (ASGI lifespan calls this)."""
+        for route in self.routes:
+            if route.call is None:
+                # Raises the ConfigurationError naming the handler and parameter.
+                route.call = compile_handler(
+                    route.endpoint, route.param_converters, self._providers
+                )
         for func in self._startup:
             result = func()
             if inspect.isawaitable(result):
@@ -375,7 +391,7 @@ class App(Router):
             if not other.startswith("//"):
                 route, _, other_allowed = self.match(request.method, other)
                 if route is not None or other_allowed:
-                    location = request.root_path + other
+                    location = quote(request.root_path + other)
                     if request.query_string:
                         location += "?" + request.query_string.decode("latin-1")
                     return RedirectResponse(location, 308)
@@ -419,6 +435,10 @@ class App(Router):
             return self._tuple_response(result, request)
         if isinstance(result, pydantic.BaseModel) or dataclasses.is_dataclass(result):
             return Response(dump_json(result), media_type="application/json")
+        if isinstance(result, str):  # e.g. markupsafe.Markup
+            return HTMLResponse(str(result))
+        if isinstance(result, dict | list):
+            return JSONResponse(result)
         raise TypeError(
             f"The handler returned {kind.__name__!r}, which Trellis cannot turn into a response. "
             "Return str (HTML), bytes, dict/list/dataclass/pydantic model (JSON), None, "

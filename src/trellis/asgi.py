@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from tempfile import SpooledTemporaryFile
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
 
 from .errors import HTTPError
 from .requests import Request
@@ -47,6 +48,12 @@ class ASGIRequest(Request):
         super().__init__(app, scope["method"], path, scope["query_string"], root_path)
         self.scope = scope
         self._buffer: bytes | IO[bytes] = b""
+        if "\ufffd" in path:
+            # Servers decode invalid UTF-8 into U+FFFD; the raw path tells if that happened.
+            try:
+                unquote_to_bytes(scope.get("raw_path") or path.encode()).decode("utf-8")
+            except UnicodeDecodeError:
+                self.rejection = HTTPError(400, "The request path is not valid UTF-8.")
 
     def _load_headers(self) -> list[tuple[str, str]]:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.scope["headers"]]
@@ -177,6 +184,8 @@ class ASGIAdapter:
         started = time.perf_counter() if _access_logger.isEnabledFor(logging.INFO) else 0.0
         request = ASGIRequest(app, scope)
         try:
+            if request.rejection is not None:
+                raise request.rejection
             has_body, length = _declared_body(scope["headers"])
             # HTTP/2 and HTTP/3 may frame a body without Content-Length, so methods that
             # carry bodies are always received; GET and friends only when a body is declared.

@@ -60,7 +60,12 @@ def compile_handler(
     """Inspect `endpoint` once and return how to build its arguments for each request."""
     try:
         signature = inspect.signature(endpoint)
-        hints = typing.get_type_hints(endpoint, include_extras=True)
+        target: Any = endpoint
+        while isinstance(target, functools.partial):
+            target = target.func
+        if not inspect.isfunction(target) and not inspect.ismethod(target):
+            target = getattr(target, "__call__", target)  # noqa: B004 - a callable object
+        hints = typing.get_type_hints(target, include_extras=True)
     except (TypeError, NameError) as exc:
         raise ConfigurationError(f"Cannot read the signature of {endpoint!r}: {exc}") from exc
 
@@ -73,8 +78,10 @@ def compile_handler(
 
     for name, param in signature.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            stars = "*" if param.kind is param.VAR_POSITIONAL else "**"
             raise ConfigurationError(
-                f"{_describe(endpoint)}: *args/**kwargs parameters cannot be filled from a request."
+                f"{_describe(endpoint)}: parameter {stars}{name} cannot be filled from a request; "
+                "name each parameter."
             )
         if param.kind is param.POSITIONAL_ONLY:
             raise ConfigurationError(
@@ -186,6 +193,13 @@ def _request_itself(request: Request) -> Request:
     return request
 
 
+class UnresolvedParameterError(ConfigurationError):
+    """A parameter's type is neither readable from the request nor provided (yet).
+
+    The app retries at start-up, so `App.provide()` may come after the routes that use it.
+    """
+
+
 class _Missing(Exception):
     pass
 
@@ -202,7 +216,7 @@ class _QueryParam:
         origin = get_origin(target)
         self.is_list = origin in (list, tuple, set, frozenset) or target in (list, tuple, set)
         if not self.is_list and not _is_simple(target):
-            raise ConfigurationError(
+            raise UnresolvedParameterError(
                 f"{_describe(endpoint)}: parameter {name!r} has type {target!r}, which cannot be "
                 "read from the query string. Use a simple type (str, int, float, bool, UUID, "
                 "date, Enum, a list of them), a pydantic model for the body, or App.provide()."
@@ -229,16 +243,33 @@ class _QueryParam:
         return self.adapter.validate_strings(raw)
 
 
+@functools.cache
+def _list_fields(model: type[pydantic.BaseModel]) -> frozenset[str]:
+    """Names (and aliases) of the model's fields that hold several values, read with getlist."""
+    names = set()
+    for name, field in model.model_fields.items():
+        annotation = _strip_annotated(field.annotation)
+        if get_origin(annotation) in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            annotation = args[0] if len(args) == 1 else annotation
+        if get_origin(annotation) in (list, set, tuple, frozenset) or annotation in (list, set):
+            names.add(name)
+            if field.alias:
+                names.add(field.alias)
+    return frozenset(names)
+
+
 def _read_body(request: Request, model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
     content_type = request.content_type
     if content_type == "application/json" or content_type.endswith("+json"):
         return model.model_validate(request.json())
     if content_type in _FORM_TYPES:
         form = request.form()
+        list_fields = _list_fields(model)
         data: dict[str, Any] = {}
         for key in form:
             values = form.getlist(key)
-            data[key] = values if len(values) > 1 else values[0]
+            data[key] = values if len(values) > 1 or key in list_fields else values[0]
         return model.model_validate(data)
     if not content_type and not request.body():
         raise HTTPError(

@@ -49,6 +49,7 @@ class Request:
         "path",
         "path_params",
         "query_string",
+        "rejection",
         "root_path",
         "route",
     )
@@ -63,6 +64,9 @@ class Request:
         self.root_path = root_path
         self.path_params: dict[str, Any] = {}
         self.route: Any = None
+        # Set by the adapter when the request is unusable before dispatch (bad path encoding,
+        # declared body over the limit); the app answers with it instead of routing.
+        self.rejection: HTTPError | None = None
         # The unexpected exception the request failed with, if any (teardown hooks receive it).
         self.error: BaseException | None = None
         self._headers: Headers | None = None
@@ -236,7 +240,7 @@ class Request:
             url += "?" + self.query_string.decode("latin-1")
         return url
 
-    def url_for(self, name: str, **params: Any) -> str:
+    def url_for(self, name: str, /, **params: Any) -> str:
         """The path of route `name` as seen by this client (including any mount prefix)."""
         return self.root_path + self.app.url_for(name, **params)
 

@@ -46,6 +46,11 @@ class StringConverter(Converter):
     name = "str"
     priority = 90
 
+    def convert(self, segment: str) -> str:
+        if not segment:
+            raise ValueError("empty segment")
+        return segment
+
 
 class IntConverter(Converter):
     """A non-negative integer written with ASCII digits."""
@@ -124,6 +129,11 @@ class PathConverter(Converter):
     priority = 100
     matches_slashes = True
 
+    def convert(self, segment: str) -> str:
+        if not segment:
+            raise ValueError("empty path")
+        return segment
+
 
 DEFAULT_CONVERTERS: dict[str, Converter] = {
     c.name: c
@@ -189,10 +199,10 @@ class Route:
             name, converter = segment
             if name not in params:
                 raise ValueError(f"url_for({self.name!r}) is missing the parameter {name!r}.")
-            text = converter.to_url(params[name])
             try:
+                text = converter.to_url(params[name])
                 converter.convert(text)
-            except ValueError:
+            except (ValueError, TypeError):
                 raise ValueError(
                     f"url_for({self.name!r}): {params[name]!r} is not a valid "
                     f"{converter.name!r} value for {name!r}."
@@ -262,8 +272,7 @@ def parse_pattern(path: str, converters: dict[str, Converter]) -> list[str | tup
 
 
 MatchResult = tuple[Route | None, dict[str, Any] | None, frozenset[str]]
-_NO_MATCH: MatchResult = (None, None, frozenset())
-_EMPTY_PARAMS: dict[str, Any] = {}
+_NONE_ALLOWED: frozenset[str] = frozenset()
 
 
 class Router:
@@ -416,27 +425,24 @@ class Router:
         """Find the route for `method` and `path`.
 
         Returns (route, params, allowed): on success `route` and its converted `params`; when
-        the path exists but not for this method, `route` is None and `allowed` lists methods.
+        the path exists but not for this method, `route` is None and `allowed` lists the methods
+        of every route matching the path.
         """
         leaf = self._static.get(path)
+        allowed: set[str] = set()
         if leaf is not None:
             route = leaf.get(method)
             if route is not None:
-                return route, _EMPTY_PARAMS, frozenset()
-            fallback: MatchResult = (None, None, frozenset(leaf))
-        else:
-            fallback = _NO_MATCH
-        if not self._root.static and not self._root.params and not self._root.catchall:
-            return fallback
-        found: list[Any] = []
-        values: list[Any] = []
-        parts = path[1:].split("/") if path != "/" else []
-        if self._walk(self._root, parts, 0, method, values, found):
-            route = found[0]
-            return route, dict(zip(route.param_names, values, strict=True)), frozenset()
-        if found and fallback is _NO_MATCH:
-            return None, None, frozenset(found[0])
-        return fallback
+                return route, {}, _NONE_ALLOWED
+            allowed.update(leaf)
+        root = self._root
+        if root.static or root.params or root.catchall:
+            values: list[Any] = []
+            parts = path[1:].split("/") if path != "/" else []
+            route = self._walk(root, parts, 0, method, values, allowed)
+            if route is not None:
+                return route, dict(zip(route.param_names, values, strict=True)), _NONE_ALLOWED
+        return None, None, frozenset(allowed)
 
     def _walk(
         self,
@@ -445,24 +451,24 @@ class Router:
         index: int,
         method: str,
         values: list[Any],
-        found: list[Any],
-    ) -> bool:
-        # On success `found` holds [route]; on a method miss it holds [leaf] for the Allow header.
+        allowed: set[str],
+    ) -> Route | None:
+        # Depth first: static child, then parameters by priority, then {x:path}. Leaves that match
+        # the path but not the method add their methods to `allowed` (for 405 and OPTIONS).
         if index == len(parts):
             leaf = node.leaf
             if leaf is None:
-                return False
+                return None
             route = leaf.get(method)
-            if route is not None:
-                found[:] = [route]
-                return True
-            if not found:
-                found.append(leaf)
-            return False
+            if route is None:
+                allowed.update(leaf)
+            return route
         part = parts[index]
         child = node.static.get(part)
-        if child is not None and self._walk(child, parts, index + 1, method, values, found):
-            return True
+        if child is not None:
+            route = self._walk(child, parts, index + 1, method, values, allowed)
+            if route is not None:
+                return route
         if part:
             for converter, child in node.params:
                 try:
@@ -470,8 +476,9 @@ class Router:
                 except ValueError:
                     continue
                 values.append(value)
-                if self._walk(child, parts, index + 1, method, values, found):
-                    return True
+                route = self._walk(child, parts, index + 1, method, values, allowed)
+                if route is not None:
+                    return route
                 values.pop()
         for converter, child in node.catchall:
             rest = "/".join(parts[index:])
@@ -482,10 +489,11 @@ class Router:
             except ValueError:
                 continue
             values.append(value)
-            if self._walk(child, parts, len(parts), method, values, found):
-                return True
+            route = self._walk(child, parts, len(parts), method, values, allowed)
+            if route is not None:
+                return route
             values.pop()
-        return False
+        return None
 
     def url_path_for(self, name: str, params: dict[str, Any]) -> str:
         """The path for route `name`; parameters not in the pattern become the query string."""

@@ -31,12 +31,13 @@ class WSGIRequest(Request):
 
     def __init__(self, app: App, environ: dict[str, Any]) -> None:
         path = environ.get("PATH_INFO") or "/"
+        rejection = None
         if not path.isascii():
             # PEP 3333 hands over the raw bytes decoded as latin-1; the URL is UTF-8.
             try:
                 path = path.encode("latin-1").decode("utf-8")
             except UnicodeError:
-                raise HTTPError(400, "The request path is not valid UTF-8.") from None
+                rejection = HTTPError(400, "The request path is not valid UTF-8.")
         super().__init__(
             app,
             environ["REQUEST_METHOD"],
@@ -46,6 +47,12 @@ class WSGIRequest(Request):
         )
         self.environ = environ
         self._consumed = False
+        declared = environ.get("CONTENT_LENGTH")
+        if declared and declared.isdigit() and int(declared) > app.settings.max_body_size:
+            # Refused whether or not the handler reads the body, as under ASGI.
+            limit = app.settings.max_body_size
+            rejection = HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+        self.rejection = rejection
 
     def _load_headers(self) -> list[tuple[str, str]]:
         headers = []
@@ -131,21 +138,11 @@ class WSGIAdapter:
             app.startup()
             atexit.register(app.shutdown)
         started = time.perf_counter() if _access_logger.isEnabledFor(logging.INFO) else 0.0
-        try:
-            request = WSGIRequest(app, environ)
-        except HTTPError as exc:
-            start_response(
-                STATUS_LINES[exc.status], [("content-type", "text/plain; charset=utf-8")]
-            )
-            return [str(exc.detail).encode()]
-        declared = environ.get("CONTENT_LENGTH")
-        if declared and declared.isdigit() and int(declared) > app.settings.max_body_size:
-            # Refuse at once, as the ASGI adapter does, whether or not the handler reads the body.
-            limit = app.settings.max_body_size
-            error = HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
-            response = app._error_response(request, error)
-        else:
+        request = WSGIRequest(app, environ)
+        if request.rejection is None:
             response = app.handle(request)
+        else:
+            response = app._error_response(request, request.rejection)
         response = app.finish(request, response)
         status = response.status
         headers = response.raw_headers
