@@ -68,11 +68,8 @@ class App(Router):
     def __init__(
         self,
         settings: Settings | dict[str, Any] | None = None,
-        *,
-        name: str | None = None,
     ) -> None:
         super().__init__()
-        self.import_name = name
         self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
         self._providers: dict[Any, Provider] = {}
         self._middleware: list[Middleware] = []
@@ -167,10 +164,6 @@ class App(Router):
             return func
 
         return decorator
-
-    def include(self, router: Router, prefix: str = "") -> None:
-        """Mount a `Router` (blueprint) into the app, under `prefix` and its own prefix."""
-        super().include(router, prefix)
 
     def static(
         self, prefix: str, directory: str, *, name: str = "static", max_age: int = 0
@@ -308,7 +301,7 @@ class App(Router):
             except StopIteration as stop:
                 return self._to_response(stop.value, request)
             except Exception as exc:
-                return self._error_response(request, exc)
+                return self.error_response(request, exc)
             stack.append(gen)
         return None
 
@@ -326,10 +319,10 @@ class App(Router):
                     response = self._to_response(stop.value, request)
                 continue
             except Exception as exc:
-                response = self._error_response(request, exc)
+                response = self.error_response(request, exc)
                 continue
             gen.close()
-            response = self._error_response(
+            response = self.error_response(
                 request, RuntimeError(f"Middleware {gen.__name__} yielded more than once.")
             )
         return response
@@ -345,7 +338,7 @@ class App(Router):
             try:
                 early = hook(request)
             except Exception as exc:
-                return self._error_response(request, exc)
+                return self.error_response(request, exc)
             if early is not None:
                 return self._to_response(early, request)
         handler: CompiledHandler = route.call
@@ -359,14 +352,14 @@ class App(Router):
         return self._apply_after_hooks(request, response)
 
     def _after_error(self, request: Request, exc: Exception) -> Response:
-        return self._apply_after_hooks(request, self._error_response(request, exc))
+        return self._apply_after_hooks(request, self.error_response(request, exc))
 
     def _apply_after_hooks(self, request: Request, response: Response) -> Response:
         for hook in self._after:
             try:
                 replacement = hook(request, response)
             except Exception as exc:
-                return self._error_response(request, exc)
+                return self.error_response(request, exc)
             if replacement is not None:
                 response = self._to_response(replacement, request)
         return response
@@ -376,7 +369,7 @@ class App(Router):
             allow = ", ".join(sorted(allowed | {"OPTIONS"}))
             if request.method == "OPTIONS":
                 return Response(b"", 204, {"allow": allow})
-            return self._error_response(
+            return self.error_response(
                 request,
                 HTTPError(
                     405,
@@ -395,7 +388,7 @@ class App(Router):
                     if request.query_string:
                         location += "?" + request.query_string.decode("latin-1")
                     return RedirectResponse(location, 308)
-        return self._error_response(request, HTTPError(404, f"No route matches {request.path}."))
+        return self.error_response(request, HTTPError(404, f"No route matches {request.path}."))
 
     async def _call_async(self, handler: CompiledHandler, request: Request) -> Any:
         build = handler.build
@@ -458,7 +451,7 @@ class App(Router):
                 headers[name] = value
         return response
 
-    def _error_response(self, request: Request, exc: BaseException) -> Response:
+    def error_response(self, request: Request, exc: BaseException) -> Response:
         """The response for an exception: a registered handler, an HTTPError page, or a 500."""
         if not isinstance(exc, HTTPError):
             request.error = exc
@@ -492,7 +485,7 @@ class App(Router):
         try:
             response.finalize(request, self.settings.secure_cookies)
         except Exception as exc:
-            response = self._error_response(request, exc)
+            response = self.error_response(request, exc)
             response.finalize(request, self.settings.secure_cookies)
         if response.status in _NO_CONTENT_STATUSES:
             response.body = b""
@@ -525,10 +518,6 @@ class App(Router):
             (time.perf_counter() - started) * 1000,
             request.id,
         )
-
-    def routes_table(self) -> list[Route]:
-        """All routes, in registration order."""
-        return list(self.routes)
 
 
 def _mark_as_asgi3(method: Callable[..., Any]) -> None:

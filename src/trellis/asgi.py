@@ -193,7 +193,7 @@ class ASGIAdapter:
                 await request.receive_body(receive, length)
             response = await app.handle_async(request)
         except HTTPError as exc:
-            response = app._error_response(request, exc)
+            response = app.error_response(request, exc)
         except ClientDisconnected:
             request.close()
             return

@@ -142,7 +142,7 @@ class WSGIAdapter:
         if request.rejection is None:
             response = app.handle(request)
         else:
-            response = app._error_response(request, request.rejection)
+            response = app.error_response(request, request.rejection)
         response = app.finish(request, response)
         status = response.status
         headers = response.raw_headers
