@@ -79,6 +79,9 @@ class App(Router):
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
         self._error_handlers: dict[int | type[BaseException], ErrorHandler] = {}
+        # Names every template sees, and functions adding per-request names (csrf_token, ...).
+        self.template_globals: dict[str, Any] = {}
+        self.context_processors: list[Callable[[Request], dict[str, Any]]] = []
         self._started = False
         self._start_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -151,6 +154,11 @@ class App(Router):
     def on_shutdown(self, func: F) -> F:
         """Run `func()` (sync or async) once when the server stops."""
         self._shutdown.append(func)
+        return func
+
+    def context_processor(self, func: F) -> F:
+        """Add `func(request) -> dict` whose names every template rendered for a request sees."""
+        self.context_processors.append(_require_sync(func, "context_processor"))
         return func
 
     def errorhandler(self, key: int | type[BaseException]) -> Callable[[F], F]:
