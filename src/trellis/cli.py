@@ -374,5 +374,13 @@ def format_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> st
     )
 
 
+def _add_apikeys_command() -> None:
+    from .auth.apikeys_cli import apikeys
+
+    main.add_command(apikeys)
+
+
+_add_apikeys_command()
+
 if __name__ == "__main__":
     main()

@@ -1,1 +1,0 @@
-"""Authentication: API keys with scopes (apikeys.py)."""
