@@ -116,8 +116,7 @@ def list_keys(app_ref: str | None) -> None:
         )
         for key in keys
     ]
-    header = ["ID", "PREFIX", "NAME", "OWNER", "SCOPES", "CREATED", "EXPIRES", "LAST_USED", "STATUS"]
-    click.echo(format_table(tuple(h.replace('_', ' ') for h in header), rows))
+    click.echo(format_table(_LIST_HEADER, rows))
 
 
 @apikeys.command()
@@ -153,6 +152,19 @@ def rotate(app_ref: str | None, key: str) -> None:
         f"{KEY_TAG}_{rotated.prefix}. Store the new key now; the old one no longer works.",
         err=True,
     )
+
+
+_LIST_HEADER = (
+    "ID",
+    "PREFIX",
+    "NAME",
+    "OWNER",
+    "SCOPES",
+    "CREATED",
+    "EXPIRES",
+    "LAST USED",
+    "STATUS",
+)
 
 
 def _date(value: datetime | None) -> str:
