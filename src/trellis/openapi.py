@@ -344,7 +344,7 @@ class _DocumentBuilder:
         if scopes is not None:
             self.uses_api_keys = True
             operation["security"] = [{name: sorted(scopes)} for name in API_KEY_SCHEMES]
-            errors.update((401, 403, 429))
+            errors.update((400, 401, 403, 429))
         errors.update(int(code) for code in options.get("errors", ()))
         operation["responses"] = self._responses(route, errors)
         return operation

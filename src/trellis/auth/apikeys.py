@@ -165,6 +165,7 @@ class APIKeys:
         self.clock = time.monotonic
         _authenticators[app] = self
         app.before_request(self._check_request)
+        app.teardown(_forget_current_key)
         app.provide(APIKeyType, self._provide_key)
         if create_table:
             app.on_startup(self.store.create_table)
@@ -372,6 +373,12 @@ class APIKeys:
     def all(self) -> list[APIKey]:
         """Every key, newest first (revoked and expired ones included)."""
         return self.store.all()
+
+
+def _forget_current_key(request: Request, exc: BaseException | None) -> None:
+    # Under WSGI a thread serves request after request in one context: the key accepted for
+    # this request must not be seen by the next one (perhaps another app's).
+    current_api_key.set(None)
 
 
 def _unauthorized(detail: str, error: str | None = "invalid_token") -> HTTPError:
