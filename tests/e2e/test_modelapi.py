@@ -215,7 +215,9 @@ def test_the_client_script_reports_a_bad_key(model_api: ModelAPI) -> None:
     assert "/predict: 401" in result.stderr
 
 
-def test_schemathesis_finds_no_server_errors_or_schema_violations(model_api: ModelAPI) -> None:
+def test_schemathesis_finds_no_server_errors_or_schema_violations(
+    model_api: ModelAPI, tmp_path: Path
+) -> None:
     key = model_api.create_key("--name", "fuzz", "--scope", "models:predict")
     schemathesis = Path(sys.executable).with_name("schemathesis")
 
@@ -229,6 +231,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(model_api: Mod
             "--no-color",
         ],
         env=model_api.env,
+        cwd=tmp_path,  # schemathesis keeps a cache folder in the working directory
         capture_output=True,
         text=True,
         timeout=300,
