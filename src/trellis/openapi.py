@@ -11,6 +11,8 @@ handler's return annotation (the success response). Route options refine it:
 - `tags=["models"]`, `summary="..."`, `description="..."`, `deprecated=True`, `operation_id="..."`;
 - `responses={201: Item, 404: "No such item", 409: {"description": ..., "content": ...}}`: extra
   or replacement responses, each a type (its JSON schema), a description, or a Response Object;
+- `parameters=[{...}]`: more Parameter Objects (headers, or query parameters a handler reads
+  from `request.query` itself); `errors=[409]`: more error statuses (problem+json);
 - `include_in_schema=False` hides a route (the docs routes themselves are hidden).
 
 Routes that need an API key (`@requires_scope`, or an `APIKey` parameter) get the API key
@@ -329,6 +331,7 @@ class _DocumentBuilder:
             if param.source == "query":
                 parameters.append(self._query_parameter(param.name, param.annotation, param))
                 errors.add(422)
+        parameters += [dict(extra) for extra in options.get("parameters", ())]
         if parameters:
             operation["parameters"] = parameters
         if handler is not None and handler.body_model is not None:

@@ -1,7 +1,7 @@
-"""API key fixtures: each test runs on SQLite and on the real PostgreSQL.
+"""Fixtures for API keys and resources: each test runs on SQLite and on the real PostgreSQL.
 
 PostgreSQL is shared with other test runs, so this run creates its own database
-(`trellis_keys_<random>`, through the `test` database) and drops it at the end. Set
+(`trellis_api_<random>`, through the `test` database) and drops it at the end. Set
 TEST_POSTGRES_URL to use another server. Without CI the PostgreSQL half is skipped when the
 server is unreachable; under CI=true it fails.
 """
@@ -25,7 +25,7 @@ ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@1
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL database created for this test run, dropped afterwards."""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    name = f"trellis_keys_{secrets.token_hex(6)}"
+    name = f"trellis_api_{secrets.token_hex(6)}"
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
