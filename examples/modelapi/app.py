@@ -2,7 +2,9 @@
 
 A scikit-learn logistic regression is trained at start-up on the iris data set that ships with
 scikit-learn (nothing is downloaded). Predictions need an API key with the `models:predict`
-scope; the health endpoint and the docs do not.
+scope; the health endpoint and the docs do not. Field observations (flowers measured and named
+by people, the data a next model could learn from) are a REST resource made from a table, read
+with `observations:read` and written with `observations:write`.
 
     pip install -e '.[ml]'
     trellis apikeys create --app examples/modelapi/app.py --name demo --scope models:predict
@@ -20,11 +22,14 @@ import time
 from pathlib import Path
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from trellis import App, HTTPError, RedirectResponse
 from trellis.auth.apikeys import APIKeys, requires_scope
 from trellis.openapi import OpenAPI
+from trellis.resources import Resource
 
 HERE = Path(__file__).resolve().parent
 SPECIES = ("setosa", "versicolor", "virginica")
@@ -48,9 +53,39 @@ OpenAPI(
     ),
     tags=[
         {"name": "predictions", "description": "Ask the model."},
+        {"name": "observations", "description": "Flowers measured and named by people."},
         {"name": "service", "description": "Is it up, and what is it serving?"},
     ],
 )
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Observation(Base):
+    """One flower measured in the field (centimetres) and the species a botanist named."""
+
+    __tablename__ = "observations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sepal_length: Mapped[float]
+    sepal_width: Mapped[float]
+    petal_length: Mapped[float]
+    petal_width: Mapped[float]
+    species: Mapped[str | None] = mapped_column(sa.String(20))
+    observer: Mapped[str] = mapped_column(sa.String(100), default="anonymous")
+
+
+Resource(
+    app,
+    Observation,
+    engine=keys.store.engine,
+    filters=["species", "observer"],
+    ordering=["petal_length", "sepal_length"],
+    scopes={"read": "observations:read", "write": "observations:write"},
+)
+app.on_startup(lambda: Base.metadata.create_all(keys.store.engine))
 
 
 class Flower(BaseModel):

@@ -28,19 +28,20 @@ them, and plain handlers can sit beside them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import enum
 import hashlib
 import math
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any, Optional
 
 import pydantic
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import ConfigurationError, HTTPError, ValidationError
@@ -49,6 +50,7 @@ from .responses import Response, dump_json
 
 ACTIONS = ("list", "retrieve", "create", "update", "delete")
 _READ_ACTIONS = frozenset({"list", "retrieve"})
+_MAX_INT_ID = 2**63 - 1
 _SIMPLE_FILTER_TYPES = (str, int, float, bool, decimal.Decimal, uuid.UUID, datetime.date)
 
 
@@ -346,6 +348,14 @@ class Resource:
     def list_items(self, request: Request) -> Response:
         """A page of items, filtered and ordered as the query string asks (allow-lists only)."""
         query = request.query
+        repeated = [key for key in query if len(query.getlist(key)) > 1]
+        if repeated:
+            raise ValidationError(
+                [
+                    _error(key, f"Give {key} once, not {len(query.getlist(key))} times.")
+                    for key in repeated
+                ]
+            )
         page = _int_param(query.get("page"), "page", 1, 1_000_000)
         per_page = _int_param(query.get("per_page"), "per_page", self.per_page, self.max_per_page)
         conditions = []
@@ -363,11 +373,14 @@ class Resource:
             except pydantic.ValidationError as exc:
                 errors.append(_error(key, exc.errors()[0]["msg"]))
                 continue
+            if isinstance(value, int) and not -_MAX_INT_ID <= value <= _MAX_INT_ID:
+                errors.append(_error(key, f"{key} is out of range."))
+                continue
             conditions.append(column == value)
         order = self._order(query.get("sort"), errors)
         if errors:
             raise ValidationError(errors)
-        with self.sessions() as session:
+        with self.sessions() as session, _query_errors_are_422():
             total = session.scalar(
                 sa.select(sa.func.count()).select_from(self.table).where(*conditions)
             )
@@ -391,7 +404,7 @@ class Resource:
 
     def _order(self, raw: str | None, errors: list[dict[str, Any]]) -> list[Any]:
         pk_order = self.pk.asc()
-        if raw is None or raw == "":
+        if raw is None:
             column = self.columns[self.default_order.lstrip("-")]
             first = column.desc() if self.default_order.startswith("-") else column.asc()
             return [first, pk_order]
@@ -424,6 +437,9 @@ class Resource:
             except IntegrityError as exc:
                 session.rollback()
                 raise _conflict(exc) from None
+            except DataError as exc:
+                session.rollback()
+                raise _unstorable(exc) from None
             data = self._dump(item)
         location = f"{request.root_path}{self.path}/{data[self.pk_attr]}"
         return self._respond(data, 201, {"location": location})
@@ -464,6 +480,9 @@ class Resource:
             except IntegrityError as exc:
                 session.rollback()
                 raise _conflict(exc) from None
+            except DataError as exc:
+                session.rollback()
+                raise _unstorable(exc) from None
 
     # -- helpers --
 
@@ -488,6 +507,9 @@ class Resource:
         except IntegrityError as exc:
             session.rollback()
             raise _conflict(exc) from None
+        except DataError as exc:
+            session.rollback()
+            raise _unstorable(exc) from None
 
     def _unchanged(self, expected: dict[str, Any]) -> list[Any]:
         return [column.is_not_distinct_from(expected[key]) for key, column in self.columns.items()]
@@ -497,7 +519,14 @@ class Resource:
         return {key: getattr(item, key) for key in self.columns}
 
     def _get(self, session: Session, item_id: Any) -> Any:
-        item = session.get(self.model, item_id)
+        missing = HTTPError(404, f"No {self.model.__name__} has the id {item_id!r}.")
+        if isinstance(item_id, int) and not 0 <= item_id <= _MAX_INT_ID:
+            raise missing  # beyond any integer column: no such row (and no overflow error)
+        try:
+            item = session.get(self.model, item_id)
+        except DataError:  # e.g. an id beyond a 32-bit column's range on PostgreSQL
+            session.rollback()
+            raise missing from None
         if item is None:
             raise HTTPError(404, f"No {self.model.__name__} has the id {item_id!r}.")
         return item
@@ -544,6 +573,8 @@ def _generated_pk(column: sa.Column[Any]) -> bool:
     return autoincrement is True or (autoincrement == "auto" and _python_type(column) is int)
 
 
+# What the common databases can store (PostgreSQL's integer is 32 bits; SQLite takes 64).
+_INTEGER_BITS: dict[type[Any], int] = {sa.SmallInteger: 16, sa.Integer: 32, sa.BigInteger: 64}
 _STRICT = {str: pydantic.StrictStr, int: pydantic.StrictInt, bool: pydantic.StrictBool}
 
 
@@ -558,6 +589,9 @@ def _field(column: sa.Column[Any], all_required: bool) -> tuple[Any, Any]:
     length = getattr(column.type, "length", None)
     if python_type is str and isinstance(length, int):
         constraints["max_length"] = length
+    if python_type is int:
+        bits = _INTEGER_BITS.get(type(column.type), 32)
+        constraints["ge"], constraints["le"] = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     if column.nullable:
         annotation = Optional[annotation]  # noqa: UP045 - built at run time
     if column.doc or column.comment:
@@ -674,6 +708,30 @@ def _check_if_match(if_match: str | None, current: dict[str, Any]) -> None:
         )
 
 
+@contextlib.contextmanager
+def _query_errors_are_422() -> Iterator[None]:
+    try:
+        yield
+    except DataError as exc:  # a filter value the column cannot hold (PostgreSQL checks)
+        raise ValidationError(
+            [_error("query", "A filter value is out of range for its field.")]
+        ) from exc
+
+
+def _unstorable(exc: DataError) -> HTTPError:
+    return ValidationError(
+        [
+            {
+                "loc": ["body"],
+                "field": "body",
+                "message": "A value cannot be stored (out of range, or characters the database "
+                "refuses, such as NUL).",
+                "type": "value_error",
+            }
+        ]
+    )
+
+
 def _conflict(exc: IntegrityError) -> HTTPError:
     return HTTPError(
         409,
@@ -683,7 +741,7 @@ def _conflict(exc: IntegrityError) -> HTTPError:
 
 
 def _int_param(raw: str | None, name: str, default: int, maximum: int) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= maximum:
         raise ValidationError([_error(name, f"{name} must be a whole number from 1 to {maximum}.")])

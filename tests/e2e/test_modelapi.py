@@ -215,18 +215,58 @@ def test_the_client_script_reports_a_bad_key(model_api: ModelAPI) -> None:
     assert "/predict: 401" in result.stderr
 
 
+def test_observations_are_a_resource_guarded_by_scopes(model_api: ModelAPI) -> None:
+    reader = model_api.create_key("--name", "reader", "--scope", "observations:read")
+    writer = model_api.create_key(
+        "--name", "writer", "--scope", "observations:read", "--scope", "observations:write"
+    )
+    observation = {**FLOWER, "species": "virginica", "observer": "ada"}
+    url = model_api.server.url("/observations")
+
+    denied = httpx.post(url, json=observation, headers={"x-api-key": reader})
+    created = httpx.post(url, json=observation, headers={"x-api-key": writer})
+
+    assert denied.status_code == 403
+    assert created.status_code == 201
+    location = model_api.server.url(created.headers["location"])
+    listed = httpx.get(url + "?observer=ada", headers={"x-api-key": reader}).json()
+    assert [item["id"] for item in listed["items"]] == [created.json()["id"]]
+    stale = created.headers["etag"]
+    changed = httpx.patch(
+        location, json={"species": "setosa"}, headers={"x-api-key": writer, "if-match": stale}
+    )
+    assert changed.status_code == 200
+    again = httpx.patch(
+        location, json={"species": "versicolor"}, headers={"x-api-key": writer, "if-match": stale}
+    )
+    assert again.status_code == 412
+
+
 def test_schemathesis_finds_no_server_errors_or_schema_violations(
     model_api: ModelAPI, tmp_path: Path
 ) -> None:
-    key = model_api.create_key("--name", "fuzz", "--scope", "models:predict")
+    key = model_api.create_key(
+        "--name", "fuzz",
+        "--scope", "models:predict",
+        "--scope", "observations:read",
+        "--scope", "observations:write",
+    )  # fmt: skip
     schemathesis = Path(sys.executable).with_name("schemathesis")
+    # A well-formed If-Match that is not the item's current ETag is rightly a 412 (and the
+    # If-None-Match of a GET a 304): conditional requests, not rejected data.
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        "[checks.positive_data_acceptance]\n"
+        'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]\n'
+    )
 
     result = subprocess.run(
         [
-            str(schemathesis), "run", model_api.server.url("/openapi.json"),
+            str(schemathesis), "--config-file", str(config),
+            "run", model_api.server.url("/openapi.json"),
             "--header", f"X-API-Key: {key}",
             "--header", f"Authorization: Bearer {key}",
-            "--max-examples", "60",
+            "--max-examples", "40",
             "--checks", "all",
             "--no-color",
         ],
@@ -248,7 +288,13 @@ def test_openapi_document_of_the_example_validates(model_api: ModelAPI) -> None:
     document = model_api.server.get("/openapi.json").json()
 
     validate(document)
-    assert set(document["paths"]) == {"/health", "/predict", "/predict/batch"}
+    assert set(document["paths"]) == {
+        "/health",
+        "/predict",
+        "/predict/batch",
+        "/observations",
+        "/observations/{id}",
+    }
 
 
 # -- the docs page in a real browser --
@@ -292,7 +338,7 @@ def docs(browser: Browser, model_api: ModelAPI) -> Iterator[Page]:
 def test_docs_page_lists_every_endpoint(docs: Page) -> None:
     operations = docs.locator("details.operation")
 
-    expect(operations).to_have_count(3)
+    expect(operations).to_have_count(9)
     expect(docs.locator("#api-title")).to_have_text("Iris model API")
     expect(docs.locator("[data-operation=predict] .lock")).to_contain_text("models:predict")
     expect(docs.locator("section[data-tag=predictions] h2")).to_have_text("predictions")
