@@ -443,3 +443,23 @@ def test_store_refuses_keys_without_scopes_or_name(database_url: str) -> None:
     finally:
         store.table.drop(store.engine, checkfirst=True)
         store.engine.dispose()
+
+
+def test_an_accepted_key_does_not_leak_into_the_next_request_on_the_thread(
+    keys: APIKeys, new_key: Callable[..., str]
+) -> None:
+    unguarded = App(settings={})
+
+    @unguarded.get("/secret")
+    @requires_scope("models:predict")
+    def secret() -> str:
+        return "secret"
+
+    with TestClient(keys.app, protocol="wsgi") as guarded_client:
+        # The key is accepted, then the body fails validation: the handler never runs.
+        response = guarded_client.post(
+            "/predict", json={"x": "nan?"}, headers={"x-api-key": new_key()}
+        )
+        assert response.status_code == 422
+    with TestClient(unguarded, protocol="wsgi", raise_server_exceptions=False) as client:
+        assert client.get("/secret").status_code == 500

@@ -444,3 +444,25 @@ def test_a_model_without_a_single_primary_key_is_refused() -> None:
 def test_unknown_filter_columns_are_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="'colour' is not a column"):
         Resource(App(settings={}), Item, engine=sa.create_engine("sqlite://"), filters=["colour"])
+
+
+# -- hostile input --
+
+
+@pytest.mark.parametrize("item_id", ["3000000000", "99999999999999999999999"])
+def test_ids_beyond_the_column_range_are_404(client: TestClient, item_id: str) -> None:
+    assert client.get(f"/items/{item_id}").status_code == 404
+    assert client.delete(f"/items/{item_id}").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["page=1&page=2", "per_page=", "per_page=&per_page=false"])
+def test_repeated_or_empty_paging_parameters_are_422(client: TestClient, query: str) -> None:
+    assert client.get(f"/items?{query}").status_code == 422
+
+
+def test_a_nul_character_is_never_a_server_error(client: TestClient, database_url: str) -> None:
+    response = client.post("/items", json={"name": "a\x00b", "price": 1})
+
+    # PostgreSQL cannot store NUL in text: a 422 saying so; SQLite stores it.
+    expected = 422 if database_url.startswith("postgresql") else 201
+    assert response.status_code == expected
