@@ -301,7 +301,7 @@ class Resource:
             "body": self.create_schema,
             "return": self.schema,
         }
-        create_item.__doc__ = f"Create a {self.model.__name__}."
+        create_item.__doc__ = f"Create one {self.model.__name__}."
         return create_item
 
     def _retrieve_endpoint(self) -> Callable[..., Any]:
@@ -327,7 +327,7 @@ class Resource:
             "return": self.schema,
         }
         verb = "Change the given fields of" if partial else "Replace"
-        update_item.__doc__ = f"{verb} a {self.model.__name__} (If-Match for safe concurrency)."
+        update_item.__doc__ = f"{verb} one {self.model.__name__} (If-Match for safe concurrency)."
         update_item.__name__ = "patch_item" if partial else "update_item"
         return update_item
 
@@ -340,7 +340,7 @@ class Resource:
             "id": _python_type(self.pk),
             "return": None,
         }
-        delete_item.__doc__ = f"Delete a {self.model.__name__}."
+        delete_item.__doc__ = f"Delete one {self.model.__name__}."
         return delete_item
 
     # -- what the handlers do (public, so custom handlers can reuse them) --

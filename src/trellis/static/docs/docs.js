@@ -207,7 +207,10 @@
       const cell = el("td", {}, response.description || "");
       for (const [media, content] of Object.entries(response.content || {})) {
         cell.append(el("div", {}, el("small", { class: "note", text: media })));
-        if (content.schema) cell.append(schemaView(content.schema));
+        if (!content.schema) continue;
+        // Success bodies in full; error bodies (the same Problem every time) by name only.
+        if (/^2/.test(status)) cell.append(schemaView(content.schema));
+        else cell.append(el("div", { class: "schema" }, el("span", { class: "type", text: typeLabel(content.schema) })));
       }
       table.append(el("tr", { "data-status": status }, el("td", { class: "response-status", text: status }), cell));
     }
