@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -108,10 +109,21 @@ class APIKeyStore:
     """API keys in a database table, behind the few operations authentication and the CLI need."""
 
     def __init__(
-        self, engine: Engine, metadata: sa.MetaData | None = None, table_name: str = TABLE_NAME
+        self,
+        engine: Engine | Callable[[], Engine],
+        metadata: sa.MetaData | None = None,
+        table_name: str = TABLE_NAME,
     ) -> None:
-        self.engine = engine
+        # An engine, or a function giving it on first use (so no connection is made early).
+        self._engine = engine
         self.table = api_keys_table(metadata if metadata is not None else sa.MetaData(), table_name)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the keys live in."""
+        if not isinstance(self._engine, Engine):
+            self._engine = self._engine()
+        return self._engine
 
     @classmethod
     def from_url(cls, url: str) -> APIKeyStore:
