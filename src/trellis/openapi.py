@@ -9,8 +9,9 @@ parameters with their types and defaults, the pydantic model a handler takes as 
 handler's return annotation (the success response). Route options refine it:
 
 - `tags=["models"]`, `summary="..."`, `description="..."`, `deprecated=True`, `operation_id="..."`;
-- `responses={201: Item, 404: "No such item", 409: {"description": ..., "content": ...}}`: extra
-  or replacement responses, each a type (its JSON schema), a description, or a Response Object;
+- `responses={201: Item, 404: "No such item", 409: {"description": ..., "headers": ...}}`: extra
+  or replacement responses, each a type (its JSON schema), a description, or a Response Object
+  (without `content`, the first success takes the return type's and errors problem+json);
 - `parameters=[{...}]`: more Parameter Objects (headers, or query parameters a handler reads
   from `request.query` itself); `errors=[409]`: more error statuses (problem+json);
 - `include_in_schema=False` hides a route (the docs routes themselves are hidden).
@@ -386,18 +387,19 @@ class _DocumentBuilder:
         derived = self._success_responses(returned)
         if not success:
             responses.update(derived)
+        first_success = min(success, default=None)
+        derived_content = next(iter(derived.values())).get("content") if derived else None
         for code, value in declared.items():
-            if isinstance(value, dict):
-                responses[code] = value
-            elif isinstance(value, str):
-                responses[code] = {"description": value}
+            if isinstance(value, dict | str):
+                response = dict(value) if isinstance(value, dict) else {"description": value}
+                responses[code] = response
+                if "content" in response:
+                    continue
                 if code[0] in "45":
-                    responses[code]["content"] = self._problem_content()
-                elif code == min(success, default=None) and derived:
+                    response["content"] = self._problem_content()
+                elif code == first_success and derived_content:
                     # The handler's return type describes the first declared success status.
-                    content = next(iter(derived.values())).get("content")
-                    if content:
-                        responses[code]["content"] = content
+                    response["content"] = derived_content
             elif value is None:
                 responses[code] = {"description": _status_phrase(int(code))}
             else:

@@ -172,6 +172,20 @@ class Resource:
             "schema": {"type": "string"},
         }
         model_name = self.model.__name__
+        etag_header = {
+            "ETag": {
+                "description": "The item's version; send it back in If-Match.",
+                "schema": {"type": "string"},
+            }
+        }
+        created = {
+            "description": f"The new {model_name}.",
+            "headers": {
+                "Location": {"description": "The new item's URL.", "schema": {"type": "string"}},
+                **etag_header,
+            },
+        }
+        current = {"description": "OK", "headers": etag_header}
         conditional = {412: "The item changed since the given ETag."}
         if self.require_if_match:
             conditional[428] = "Send If-Match with the item's ETag."
@@ -186,18 +200,13 @@ class Resource:
                 self.path,
                 ("POST",),
                 self._create_endpoint(),
-                {
-                    "responses": {
-                        201: f"The new {model_name}.",
-                        409: "Conflicts with existing data.",
-                    }
-                },
+                {"responses": {201: created, 409: "Conflicts with existing data."}},
             ),
             "retrieve": (
                 item_path,
                 ("GET",),
                 self._retrieve_endpoint(),
-                {"parameters": [if_none_match], "responses": {200: "OK", 304: "Not Modified"}},
+                {"parameters": [if_none_match], "responses": {200: current, 304: "Not Modified"}},
             ),
             "update": (
                 item_path,
@@ -205,7 +214,7 @@ class Resource:
                 self._update_endpoint(partial=False),
                 {
                     "parameters": [if_match],
-                    "responses": {200: "OK", 409: "Conflict", **conditional},
+                    "responses": {200: current, 409: "Conflict", **conditional},
                 },
             ),
             "delete": (

@@ -466,3 +466,12 @@ def test_a_nul_character_is_never_a_server_error(client: TestClient, database_ur
     # PostgreSQL cannot store NUL in text: a 422 saying so; SQLite stores it.
     expected = 422 if database_url.startswith("postgresql") else 201
     assert response.status_code == expected
+
+
+def test_location_and_etag_headers_are_documented(app: App) -> None:
+    paths = generate_openapi(app)["paths"]
+
+    created = paths["/items"]["post"]["responses"]["201"]
+    assert set(created["headers"]) == {"Location", "ETag"}
+    assert created["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Item"}
+    assert "ETag" in paths["/items/{id}"]["get"]["responses"]["200"]["headers"]
