@@ -58,6 +58,15 @@ class ASGIRequest(Request):
     def _load_headers(self) -> list[tuple[str, str]]:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.scope["headers"]]
 
+    def accept_header(self) -> str | None:
+        # PERF: scans the raw header list instead of building the Headers object.
+        value: str | None = None
+        for name, raw in self.scope["headers"]:
+            if name == b"accept":
+                text = raw.decode("latin-1")
+                value = text if value is None else f"{value}, {text}"
+        return value
+
     def _peer(self) -> tuple[str, int] | None:
         client = self.scope.get("client")
         return (client[0], client[1]) if client else None

@@ -150,6 +150,11 @@ class Request:
             self._cookies = cookies
         return cookies
 
+    def accept_header(self) -> str | None:
+        """The raw Accept header (None when absent); adapters read it without parsing the rest."""
+        value: str | None = self.headers.get("accept")
+        return value
+
     @property
     def content_type(self) -> str:
         """The media type of the body without parameters, lower-case ('' when absent)."""
