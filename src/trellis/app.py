@@ -41,7 +41,7 @@ from .responses import (
     RedirectResponse,
     Response,
 )
-from .routing import Route, Router, caller_directory
+from .routing import WEBSOCKET_METHOD, Route, Router, caller_directory
 from .settings import Settings
 from .templates import Template, Templates
 
@@ -79,7 +79,9 @@ class App(Router):
     ) -> None:
         super().__init__()
         self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
-        self._providers: dict[Any, Provider] = {}
+        from .websocket import WebSocket, websocket_of
+
+        self._providers: dict[Any, Provider] = {WebSocket: websocket_of}
         self._middleware: list[Middleware] = []
         self._before: list[Callable[[Request], Any]] = []
         self._after: list[Callable[[Request, Response], Any]] = []
@@ -395,6 +397,17 @@ class App(Router):
         return response
 
     def _no_route(self, request: Request, allowed: frozenset[str]) -> Response:
+        if WEBSOCKET_METHOD in allowed:
+            allowed = allowed - {WEBSOCKET_METHOD}
+            if not allowed:
+                return self.error_response(
+                    request,
+                    HTTPError(
+                        426,
+                        f"{request.path} is a WebSocket endpoint; connect with a WebSocket client.",
+                        {"upgrade": "websocket"},
+                    ),
+                )
         if allowed:
             allow = ", ".join(sorted(allowed | {"OPTIONS"}))
             if request.method == "OPTIONS":
@@ -469,10 +482,7 @@ class App(Router):
             return Response(result, media_type="application/octet-stream")
         if kind is tuple:
             return self._tuple_response(result, request)
-        if (
-            isinstance(result, pydantic.BaseModel | dict | list)
-            or dataclasses.is_dataclass(result)
-        ):
+        if isinstance(result, pydantic.BaseModel | dict | list) or dataclasses.is_dataclass(result):
             return self._negotiate(result, request)
         if isinstance(result, str):  # e.g. markupsafe.Markup
             return HTMLResponse(str(result))

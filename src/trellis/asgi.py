@@ -1,4 +1,4 @@
-"""The ASGI adapter: scope -> Request, Response -> send(); lifespan; websockets are refused for now.
+"""The ASGI adapter: scope -> Request, Response -> send(); lifespan; websockets (websocket.py).
 
 PERF/design: the request body (if any) is received here, before the handler runs, into memory
 or a spooled temporary file within MAX_BODY_SIZE. The core then reads it synchronously under
@@ -154,8 +154,7 @@ class ASGIAdapter:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket":
-            # Refuse politely until websocket routes exist (the server answers 403).
-            await send({"type": "websocket.close", "code": 1000})
+            await self.websocket(scope, receive, send)
         else:
             raise RuntimeError(f"Trellis cannot serve ASGI scope type {kind!r}.")
 
@@ -182,6 +181,16 @@ class ASGIAdapter:
                     return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one WebSocket connection (see trellis.websocket)."""
+        from .websocket import serve_websocket
+
+        if not self.app._started:
+            async with self._start_lock:
+                if not self.app._started:
+                    await self.app.astartup()
+        await serve_websocket(self.app, scope, receive, send)
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request."""

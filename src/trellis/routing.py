@@ -9,6 +9,7 @@ registration, so matching costs the depth of the path, not the number of routes.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import sys
@@ -20,6 +21,8 @@ from urllib.parse import quote, urlencode
 from .errors import ConfigurationError, RouteConflictError
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# The method key of websocket routes in the route tree (never an HTTP request's method).
+WEBSOCKET_METHOD = "WEBSOCKET"
 
 
 class Converter:
@@ -343,6 +346,37 @@ class Router:
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a DELETE route."""
         return self.route(path, ("DELETE",), **kwargs)
+
+    def websocket(
+        self, path: str, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register an `async def` handler for WebSocket connections to `path` (ASGI only)."""
+
+        def decorator(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+            if not inspect.iscoroutinefunction(endpoint):
+                raise ConfigurationError(
+                    f"WebSocket handler {_describe(endpoint)} must be `async def`: receiving and "
+                    "sending messages are awaited."
+                )
+            self.add_route(path, endpoint, (WEBSOCKET_METHOD,), **kwargs)
+            return endpoint
+
+        return decorator
+
+    def sse(
+        self, path: str, *, ping: float | None = 15.0, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a generator function as a server-sent events stream at GET `path`.
+
+        Each yielded item is one event; `ping` is the keep-alive interval in seconds.
+        """
+        from .sse import sse_endpoint
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_route(path, sse_endpoint(func, ping), ("GET",), **kwargs)
+            return func
+
+        return decorator
 
     def add_converter(self, name: str, converter: Converter) -> None:
         """Make `{param:name}` available in this router's patterns."""

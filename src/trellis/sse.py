@@ -14,7 +14,14 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +137,7 @@ async def _event_stream(
         await source.aclose()
 
 
-async def _as_async(events: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+async def _as_async(events: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[Any, None]:
     if isinstance(events, AsyncIterable):
         iterator = aiter(events)
         try:

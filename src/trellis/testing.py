@@ -22,7 +22,16 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import httpx
 
-__all__ = ["ASGITransport", "LifespanError", "TestClient", "WSGITransport"]
+from ._testing_websocket import WebSocketDenied, WebSocketTestSession
+
+__all__ = [
+    "ASGITransport",
+    "LifespanError",
+    "TestClient",
+    "WSGITransport",
+    "WebSocketDenied",
+    "WebSocketTestSession",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -768,6 +777,50 @@ class TestClient(httpx.Client):
                 self._run_shutdown()
         finally:
             super().__exit__(exc_type, exc_value, traceback)
+
+    def websocket_connect(
+        self,
+        path: str,
+        *,
+        subprotocols: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> WebSocketTestSession:
+        """Open a WebSocket session to `path`: `with client.websocket_connect("/ws") as ws:`.
+
+        Needs `protocol="asgi"`: WSGI has no WebSockets.
+        """
+        transport = self._app_transport
+        if not isinstance(transport, ASGITransport):
+            raise RuntimeError(
+                "WebSockets need ASGI; create the client with TestClient(app, protocol='asgi')."
+            )
+        url = self._merge_url(path)
+        request_headers = httpx.Headers(self.headers)
+        request_headers.update(headers or {})
+        cookie_header = self.cookies.jar and "; ".join(
+            f"{cookie.name}={cookie.value}" for cookie in self.cookies.jar
+        )
+        raw_headers = [(k.lower(), v) for k, v in request_headers.raw]
+        if cookie_header:
+            raw_headers.append((b"cookie", cookie_header.encode("latin-1")))
+        raw_path = _split_raw_path(url)
+        scope: Scope = {
+            "type": "websocket",
+            "asgi": dict(_ASGI_VERSION),
+            "http_version": "1.1",
+            "scheme": "wss" if url.scheme == "https" else "ws",
+            "path": unquote(raw_path.decode("ascii")),
+            "raw_path": raw_path,
+            "query_string": url.query,
+            "root_path": "",
+            "headers": raw_headers,
+            "client": _CLIENT_ADDR,
+            "server": (url.host, _default_port(url)),
+            "subprotocols": list(subprotocols or []),
+            "state": dict(transport._lifespan_state),
+            "extensions": {"websocket.http.response": {}},
+        }
+        return WebSocketTestSession(transport.app, scope, transport._portal, self.timeout.read)
 
     def _run_startup(self) -> None:
         if isinstance(self._app_transport, ASGITransport):

@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .app import iterate_sync, run_sync
-from .errors import HTTPError
+from .errors import ConfigurationError, HTTPError
 from .requests import Request
 
 if TYPE_CHECKING:
@@ -135,6 +135,14 @@ class WSGIAdapter:
     """Serves an App to a WSGI server."""
 
     def __init__(self, app: App) -> None:
+        websocket_paths = [r.path for r in app.routes if "WEBSOCKET" in r.methods]
+        if websocket_paths:
+            raise ConfigurationError(
+                f"This app has WebSocket routes ({', '.join(websocket_paths)}), which a WSGI "
+                "server cannot serve. Serve it with an ASGI server instead: "
+                "`uvicorn module:app` or `trellis run` (or gunicorn with an ASGI worker class: "
+                "`gunicorn -k uvicorn_worker.UvicornWorker module:app`)."
+            )
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
