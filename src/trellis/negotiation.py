@@ -297,7 +297,10 @@ class RendererRegistry:
                     f"{', '.join(r.format for r in candidates) or '(none)'}.",
                 )
         accept = request.headers.get("accept")
-        best = _best_renderer(accept, candidates)
+        # A route's own `produces=[...]` order is its preference; elsewhere renderers' quality.
+        route = request.route
+        own_order = route is not None and "produces" in route.options
+        best = _best_renderer(accept, candidates, not own_order)
         if best is None:
             offered = ", ".join(r.media_type for r in candidates) or "(none)"
             raise HTTPError(
@@ -308,17 +311,21 @@ class RendererRegistry:
         return best
 
 
-def _best_renderer(accept: str | None, candidates: list[Renderer]) -> Renderer | None:
-    if not accept:
+def _best_renderer(
+    accept: str | None, candidates: list[Renderer], weigh: bool = True
+) -> Renderer | None:
+    accepted = parse_accept(accept) if accept else ()
+    if not accepted:
+        # No Accept header, or one with no media range in it at all: anything goes.
         return candidates[0] if candidates else None
-    accepted = parse_accept(accept)
     best: Renderer | None = None
     best_q = 0.0
     for renderer in candidates:
         q = _quality(renderer.media_type, accepted)
         for alias in renderer.aliases:
             q = max(q, _quality(alias, accepted))
-        q *= renderer.quality
+        if weigh:
+            q *= renderer.quality
         if q > best_q:
             best, best_q = renderer, q
     return best
