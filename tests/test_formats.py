@@ -127,7 +127,7 @@ def test_xml_element_names_from_keys_are_sanitised_and_keep_the_key() -> None:
 
     assert [child.tag for child in root] == ["_a_b", "__evil_", "_9lives", "_xmlns", "ok_name"]
     assert [child.get("key") for child in root] == ["a b", "<evil>", "9lives", "xmlns", None]
-    assert load_xml(body) == {"a b": "1", "<evil>": "2", "9lives": "3", "xmlns": "4", "ok_name": "5"}
+    assert load_xml(body) == {k: str(v) for k, v in data.items()}
 
 
 def test_xml_output_replaces_characters_xml_cannot_carry() -> None:

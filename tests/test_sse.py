@@ -101,9 +101,7 @@ def test_quiet_streams_send_keep_alive_pings(app: App, client: TestClient) -> No
     assert body.endswith(b"data: late\n\n")
 
 
-def test_event_source_response_can_be_returned_by_any_handler(
-    app: App, client: TestClient
-) -> None:
+def test_event_source_response_can_be_returned_by_any_handler(app: App, client: TestClient) -> None:
     @app.get("/events")
     def events() -> EventSourceResponse:
         return EventSourceResponse(iter(["x"]), headers={"x-stream": "1"}, ping=None)

@@ -1,4 +1,4 @@
-"""Specification of trellis.templates: rendering, autoescaping, globals, static hashes, reloading."""
+"""Specification of trellis.templates: rendering, escaping, globals, static hashes, reloading."""
 
 from __future__ import annotations
 

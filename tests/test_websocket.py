@@ -213,9 +213,11 @@ def test_an_error_after_accept_closes_with_1011_and_is_logged(
         await ws.accept()
         raise RuntimeError("boom")
 
-    with ws_client.websocket_connect("/ws") as session:
-        with pytest.raises(WebSocketDisconnect) as closed:
-            session.receive()
+    with (
+        ws_client.websocket_connect("/ws") as session,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        session.receive()
     assert closed.value.code == 1011
     assert "Unhandled exception in websocket /ws" in caplog.text
 
