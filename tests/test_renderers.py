@@ -438,3 +438,22 @@ def test_yaml_body_that_fails_validation_is_422(echo_client: TestClient) -> None
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "year"
+
+
+def test_html_template_sees_a_models_fields_by_name(
+    tmp_path: Path, make_client: Callable[..., TestClient]
+) -> None:
+    (tmp_path / "book.html").write_text("{{ title }} ({{ year }}) {{ data.title }}")
+    app = App(settings={"TEMPLATES_DIR": str(tmp_path)})
+
+    @app.get("/book", template="book.html")
+    def book() -> Book:
+        return Book(title="Dune", year=1965)
+
+    @app.get("/shelf", template="book.html")
+    def shelf() -> Shelf:
+        return Shelf(name="sf", size=3)
+
+    client = make_client(app)
+    assert client.get("/book", headers={"accept": HTML}).text == "Dune (1965) Dune"
+    assert client.get("/shelf", headers={"accept": HTML}).text == " () "

@@ -6,6 +6,7 @@ the renderers (JSON, YAML, XML, CSV, HTML via a template) that turn returned dat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from functools import lru_cache
@@ -186,9 +187,21 @@ class HTMLRenderer(Renderer):
     def render(self, data: Any, request: Request) -> str:
         assert request.route is not None
         name = request.route.options["template"]
-        context = dict(data) if isinstance(data, dict) else {}
+        context = _template_context(data)
         context.setdefault("data", data)
         return request.app.templates.render_string(name, context, request)
+
+
+def _template_context(data: Any) -> dict[str, Any]:
+    """A dict's items, or a model's or dataclass's fields, as template names."""
+    if isinstance(data, dict):
+        return {str(key): value for key, value in data.items()}
+    fields = getattr(type(data), "model_fields", None)  # pydantic models
+    if isinstance(fields, dict):
+        return {name: getattr(data, name) for name in fields}
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        return {field.name: getattr(data, field.name) for field in dataclasses.fields(data)}
+    return {}
 
 
 class RendererRegistry:
