@@ -37,9 +37,9 @@ from .negotiation import RendererRegistry
 from .requests import Request
 from .responses import (
     HTMLResponse,
-    JSONResponse,
     RedirectResponse,
     Response,
+    negotiated_json_response,
 )
 from .routing import WEBSOCKET_METHOD, Route, Router, caller_directory
 from .settings import Settings
@@ -468,9 +468,7 @@ class App(Router):
                 and (route is None or not route.options)
                 and request.accept_header() in _PLAIN_JSON_ACCEPTS
             ):
-                response: Response = JSONResponse(result)
-                response.raw_headers.append(_VARY_ACCEPT)
-                return response
+                return negotiated_json_response(result)
             return self._negotiate(result, request)
         if isinstance(result, Response):
             return result
