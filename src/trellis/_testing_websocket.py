@@ -13,6 +13,7 @@ import queue
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Self
+from urllib.parse import unquote
 
 import httpx
 
@@ -182,6 +183,31 @@ class WebSocketTestSession:
         if not self._closed:
             self._closed = True
             self._put({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+
+def websocket_scope(
+    request: httpx.Request, subprotocols: list[str], state: dict[str, Any]
+) -> Scope:
+    """The ASGI scope of a WebSocket handshake for `request` (its URL, headers and cookies)."""
+    url = request.url
+    raw_path = url.raw_path.partition(b"?")[0]
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "scheme": "wss" if url.scheme == "https" else "ws",
+        "path": unquote(raw_path.decode("ascii")),
+        "raw_path": raw_path,
+        "query_string": url.query,
+        "root_path": "",
+        "headers": [(name.lower(), value) for name, value in request.headers.raw],
+        "client": ("127.0.0.1", 123),
+        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        "subprotocols": list(subprotocols),
+        "state": state,
+        # The app may refuse the handshake with an HTTP response (WebSocketDenied).
+        "extensions": {"websocket.http.response": {}},
+    }
 
 
 def _disconnect(message: Message) -> Exception:

@@ -22,7 +22,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import httpx
 
-from ._testing_websocket import WebSocketDenied, WebSocketTestSession
+from ._testing_websocket import WebSocketDenied, WebSocketTestSession, websocket_scope
 
 __all__ = [
     "ASGITransport",
@@ -794,32 +794,8 @@ class TestClient(httpx.Client):
             raise RuntimeError(
                 "WebSockets need ASGI; create the client with TestClient(app, protocol='asgi')."
             )
-        url = self._merge_url(path)
-        request_headers = httpx.Headers(self.headers)
-        request_headers.update(headers or {})
-        cookie_header = self.cookies.jar and "; ".join(
-            f"{cookie.name}={cookie.value}" for cookie in self.cookies.jar
-        )
-        raw_headers = [(k.lower(), v) for k, v in request_headers.raw]
-        if cookie_header:
-            raw_headers.append((b"cookie", cookie_header.encode("latin-1")))
-        raw_path = _split_raw_path(url)
-        scope: Scope = {
-            "type": "websocket",
-            "asgi": dict(_ASGI_VERSION),
-            "http_version": "1.1",
-            "scheme": "wss" if url.scheme == "https" else "ws",
-            "path": unquote(raw_path.decode("ascii")),
-            "raw_path": raw_path,
-            "query_string": url.query,
-            "root_path": "",
-            "headers": raw_headers,
-            "client": _CLIENT_ADDR,
-            "server": (url.host, _default_port(url)),
-            "subprotocols": list(subprotocols or []),
-            "state": dict(transport._lifespan_state),
-            "extensions": {"websocket.http.response": {}},
-        }
+        request = self.build_request("GET", path, headers=headers)  # cookies and headers
+        scope = websocket_scope(request, subprotocols or [], dict(transport._lifespan_state))
         return WebSocketTestSession(transport.app, scope, transport._portal, self.timeout.read)
 
     def _run_startup(self) -> None:
