@@ -38,7 +38,7 @@ _logger = logging.getLogger("trellis")
 class ASGIRequest(Request):
     """A Request whose headers come from an ASGI scope and whose body was received beforehand."""
 
-    __slots__ = ("_buffer", "scope")
+    __slots__ = ("_buffer", "_raw_accept", "scope")
 
     def __init__(self, app: App, scope: Scope) -> None:
         path = scope["path"]
@@ -48,6 +48,8 @@ class ASGIRequest(Request):
         super().__init__(app, scope["method"], path, scope["query_string"], root_path)
         self.scope = scope
         self._buffer: bytes | IO[bytes] = b""
+        # The Accept header's raw value when the adapter saw it in its header scan.
+        self._raw_accept: Any = _NOT_SCANNED
         if "\ufffd" in path:
             # Servers decode invalid UTF-8 into U+FFFD; the raw path tells if that happened.
             try:
@@ -59,7 +61,11 @@ class ASGIRequest(Request):
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.scope["headers"]]
 
     def accept_header(self) -> str | None:
-        # PERF: scans the raw header list instead of building the Headers object.
+        # PERF: the adapter's one pass over the raw headers usually found it already; otherwise
+        # scan the raw list rather than build the Headers object.
+        found = self._raw_accept
+        if found is not _NOT_SCANNED:
+            return found.decode("latin-1") if found is not None else None
         value: str | None = None
         for name, raw in self.scope["headers"]:
             if name == b"accept":
@@ -124,8 +130,29 @@ class ClientDisconnected(Exception):
     """The client went away before the request was complete."""
 
 
-def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
-    """(has a body, declared length) from the raw headers, without building a Headers object."""
+_NOT_SCANNED = object()
+
+# PERF: the most common header lines, encoded once; encoding costs more than this lookup.
+_ENCODED_HEADERS: dict[tuple[str, str], tuple[bytes, bytes]] = {
+    pair: (pair[0].encode("latin-1"), pair[1].encode("latin-1"))
+    for pair in (
+        ("content-type", "application/json"),
+        ("content-type", "text/html; charset=utf-8"),
+        ("content-type", "text/plain; charset=utf-8"),
+        ("content-type", "application/problem+json"),
+        ("content-type", "text/event-stream"),
+        ("vary", "accept"),
+        ("cache-control", "no-store"),
+    )
+}
+
+
+def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None, Any]:
+    """(has a body, declared length, raw Accept) from the raw headers, in one pass.
+
+    The Accept value is `_NOT_SCANNED` when the pass stopped early at a body header.
+    """
+    accept: bytes | None = None
     for name, value in headers:
         if name == b"content-length":
             try:
@@ -134,10 +161,12 @@ def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None
                 raise HTTPError(400, f"Invalid Content-Length {value!r}.") from None
             if length < 0:
                 raise HTTPError(400, f"Invalid Content-Length {value!r}.")
-            return length > 0, length
+            return length > 0, length, _NOT_SCANNED
         if name == b"transfer-encoding":
-            return True, None
-    return False, None
+            return True, None, _NOT_SCANNED
+        if name == b"accept":
+            accept = value if accept is None else accept + b", " + value
+    return False, None, accept
 
 
 class ASGIAdapter:
@@ -204,7 +233,7 @@ class ASGIAdapter:
         try:
             if request.rejection is not None:
                 raise request.rejection
-            has_body, length = _declared_body(scope["headers"])
+            has_body, length, request._raw_accept = _declared_body(scope["headers"])
             # HTTP/2 and HTTP/3 may frame a body without Content-Length, so methods that
             # carry bodies are always received; GET and friends only when a body is declared.
             if has_body or request.method not in _BODYLESS_METHODS:
@@ -217,7 +246,11 @@ class ASGIAdapter:
             return
         response = app.finish(request, response)
         status = response.status
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.raw_headers]
+        cached = _ENCODED_HEADERS.get
+        headers = [
+            cached(pair) or (pair[0].encode("latin-1"), pair[1].encode("latin-1"))
+            for pair in response.raw_headers
+        ]
         try:
             if response.stream is None:
                 body = response.body
