@@ -457,3 +457,25 @@ def test_html_template_sees_a_models_fields_by_name(
     client = make_client(app)
     assert client.get("/book", headers={"accept": HTML}).text == "Dune (1965) Dune"
     assert client.get("/shelf", headers={"accept": HTML}).text == " () "
+
+
+def test_repeated_accept_headers_are_read_together(books: TestClient) -> None:
+    response = books.get(
+        "/books", headers=[("accept", "text/csv;q=0.1"), ("accept", "application/yaml")]
+    )
+
+    assert media_type(response) == YAML
+
+
+def test_accept_after_a_body_header_is_still_read(app: App, client: TestClient) -> None:
+    @app.post("/echo")
+    def echo(book: Book) -> Book:
+        return book
+
+    response = client.post(
+        "/echo",
+        content=b'{"title": "Dune", "year": 1965}',
+        headers=[("content-type", JSON), ("content-length", "31"), ("accept", YAML)],
+    )
+
+    assert yaml.safe_load(response.text) == {"title": "Dune", "year": 1965}

@@ -309,7 +309,7 @@ class RendererRegistry:
                     f"?{self.format_param}={wanted} is not available here; choose one of: "
                     f"{', '.join(r.format for r in candidates) or '(none)'}.",
                 )
-        accept = request.headers.get("accept")
+        accept = request.accept_header()
         # A route's own `produces=[...]` order is its preference; elsewhere renderers' quality.
         route = request.route
         own_order = route is not None and "produces" in route.options

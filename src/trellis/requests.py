@@ -151,9 +151,12 @@ class Request:
         return cookies
 
     def accept_header(self) -> str | None:
-        """The raw Accept header (None when absent); adapters read it without parsing the rest."""
-        value: str | None = self.headers.get("accept")
-        return value
+        """The Accept header, repeated lines joined (None when absent).
+
+        Adapters override it to read the header without building `headers`.
+        """
+        values = self.headers.getlist("accept")
+        return ", ".join(values) if values else None
 
     @property
     def content_type(self) -> str:
