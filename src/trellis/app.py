@@ -44,6 +44,7 @@ from .responses import (
 from .routing import WEBSOCKET_METHOD, Route, Router, caller_directory
 from .settings import Settings
 from .templates import Template, Templates
+from .websocket import WebSocket, websocket_of
 
 if TYPE_CHECKING:
     from .staticfiles import StaticFiles
@@ -79,8 +80,6 @@ class App(Router):
     ) -> None:
         super().__init__()
         self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
-        from .websocket import WebSocket, websocket_of
-
         self._providers: dict[Any, Provider] = {WebSocket: websocket_of}
         self._middleware: list[Middleware] = []
         self._before: list[Callable[[Request], Any]] = []
