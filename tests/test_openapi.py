@@ -384,3 +384,19 @@ def test_under_a_mount_the_document_names_the_mount_as_its_server(app: App) -> N
 
     assert openapi.document("/api")["servers"] == [{"url": "/api"}]
     assert "servers" not in openapi.document("")
+
+
+def test_websocket_routes_are_not_operations() -> None:
+    app = App(settings={})
+
+    @app.websocket("/ws")
+    async def ws(socket: Any) -> None:
+        return None
+
+    @app.get("/page")
+    def page() -> str:
+        return ""
+
+    document = generate_openapi(app)
+    validate(document)
+    assert list(document["paths"]) == ["/page"]

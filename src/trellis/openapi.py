@@ -57,7 +57,8 @@ if typing.TYPE_CHECKING:
     from .app import App
 
 OPENAPI_VERSION = "3.1.0"
-_HIDDEN_METHODS = frozenset({"OPTIONS"})
+# OPTIONS is answered for every path by the app itself; it is not an operation of the API.
+_OPERATION_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "TRACE"})
 _MISSING = inspect.Parameter.empty
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -277,9 +278,12 @@ class _DocumentBuilder:
 
     def add_route(self, route: Route) -> None:
         handler: CompiledHandler | None = route.call
-        methods = sorted(route.methods - _HIDDEN_METHODS)
+        # WebSocket routes (and anything else that is not an HTTP operation) are left out.
+        methods = sorted(m for m in route.methods if m in _OPERATION_METHODS)
         if route.implicit_head:
             methods.remove("HEAD")
+        if not methods:
+            return
         path_item = self.paths.setdefault(openapi_path(route), {})
         for method in methods:
             operation_id = str(route.options.get("operation_id") or route.name)
