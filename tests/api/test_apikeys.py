@@ -463,3 +463,23 @@ def test_an_accepted_key_does_not_leak_into_the_next_request_on_the_thread(
         assert response.status_code == 422
     with TestClient(unguarded, protocol="wsgi", raise_server_exceptions=False) as client:
         assert client.get("/secret").status_code == 500
+
+
+def test_a_client_over_its_failure_limit_is_refused_without_a_lookup(
+    client: TestClient, keys: APIKeys, new_key: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = new_key()
+    for _ in range(31):
+        predict(client, f"{KEY_TAG}_{secrets.token_hex(4)}_{'x' * 43}")
+    lookups: list[str] = []
+    monkeypatch.setattr(keys.store, "find", lambda prefix: lookups.append(prefix))
+
+    statuses = {
+        predict(client, f"{KEY_TAG}_{secrets.token_hex(4)}_{'x' * 43}").status_code
+        for _ in range(20)
+    }
+
+    assert statuses == {429}
+    assert lookups == []
+    # The block is per client address and lasts the window: even a good key waits.
+    assert predict(client, good).status_code == 429

@@ -110,6 +110,13 @@ class _FixedWindowLimiter:
                 return max(period - (now - window.started), 0.001)
             return 0.0
 
+    def blocked_for(self, key: str, limit: int, period: float, now: float) -> float:
+        """Seconds until `key` may try again without counting a hit (0 if it may now)."""
+        window = self._windows.get(key)
+        if window is None or window.count <= limit or now - window.started >= period:
+            return 0.0
+        return max(period - (now - window.started), 0.001)
+
     def __len__(self) -> int:
         return len(self._windows)
 
@@ -236,12 +243,16 @@ class APIKeys:
                 "in the X-API-Key header.",
                 error=None,
             )
+        client = request.client
+        failures = f"fail:{client[0] if client else '?'}"
+        # A client over its failure limit is answered before any lookup: a flood of guesses
+        # costs the database nothing.
+        blocked = self._limiter.blocked_for(failures, *self.failure_rate, now)
+        if blocked:
+            raise _too_many(blocked, "Too many failed API key attempts from this address.")
         key = self._verify(presented, now)
         if key is None:
-            client = request.client
-            retry = self._limiter.hit(
-                f"fail:{client[0] if client else '?'}", *self.failure_rate, now
-            )
+            retry = self._limiter.hit(failures, *self.failure_rate, now)
             if retry:
                 raise _too_many(retry, "Too many failed API key attempts from this address.")
             raise _unauthorized("The API key is not valid.")
