@@ -93,6 +93,13 @@ class App(Router):
         host_middleware = host_check_middleware(self.settings.allowed_hosts)
         if host_middleware is not None:
             self._middleware.append(host_middleware)
+        from .auth.login import LoginManager
+        from .security import install_security
+        from .sessions import SessionManager
+
+        self.sessions = SessionManager(self.settings)
+        self.login_manager: LoginManager | None = None  # set by LoginManager(app)
+        install_security(self)
 
     # -- registration --
 
@@ -491,6 +498,8 @@ class App(Router):
     def finish(self, request: Request, response: Response) -> Response:
         """Complete the response; the adapter calls it once and writes what it returns."""
         try:
+            if request._session is not None:
+                self.sessions.save(request, response)
             response.finalize(request, self.settings.secure_cookies)
         except Exception as exc:
             response = self.error_response(request, exc)
