@@ -32,6 +32,7 @@ class DatabaseSessionBackend:
     """Sessions in a database. `engine` is a URL (`sqlite:///app.db`) or a SQLAlchemy Engine."""
 
     def __init__(self, engine: str | sa.Engine, keys: Sequence[str]) -> None:
+        self._owns_engine = isinstance(engine, str)
         self.engine = sa.create_engine(engine) if isinstance(engine, str) else engine
         self._signer = SessionIdSigner(keys)
         self._table_ready = False
@@ -84,6 +85,11 @@ class DatabaseSessionBackend:
             connection.execute(
                 sa.delete(sessions_table).where(sessions_table.c.id == storage_key(session_id))
             )
+
+    def close(self) -> None:
+        """Close the connections of an engine this backend made from a URL."""
+        if self._owns_engine:
+            self.engine.dispose()
 
     def purge_expired(self) -> int:
         """Delete sessions whose time ran out; returns how many went."""

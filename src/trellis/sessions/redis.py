@@ -18,6 +18,7 @@ class RedisSessionBackend:
     """Sessions in Redis. `client` is a URL (`redis://127.0.0.1:6379/0`) or a `redis.Redis`."""
 
     def __init__(self, client: Any, keys: Sequence[str], prefix: str = "trellis:session:") -> None:
+        self._owns_client = isinstance(client, str)
         if isinstance(client, str):
             import redis
 
@@ -49,3 +50,8 @@ class RedisSessionBackend:
 
     def delete(self, session_id: str) -> None:
         self.redis.delete(self.prefix + storage_key(session_id))
+
+    def close(self) -> None:
+        """Close the connections of a client this backend made from a URL."""
+        if self._owns_client:
+            self.redis.close()
