@@ -92,17 +92,19 @@ class MemoryRateLimitStorage:
         self._clock = clock
         self._tats: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._hits = 0
+        self._sweep_at = 1024
 
     def hit(self, key: str, rate: Rate) -> Decision:
         with self._lock:
             now = self._clock()
             decision, tat = _gcra(self._tats.get(key, now), now, rate)
-            self._tats[key] = tat
-            self._hits += 1
-            if self._hits % 10_000 == 0:
-                # Forget keys whose bucket is full again: memory stays bounded by active clients.
-                self._tats = {k: t for k, t in self._tats.items() if t > now}
+            tats = self._tats
+            tats[key] = tat
+            if len(tats) >= self._sweep_at:
+                # Forget keys whose bucket is full again, so memory follows the active clients;
+                # the threshold doubles, so sweeping costs O(1) per hit on average.
+                self._tats = {k: t for k, t in tats.items() if t > now}
+                self._sweep_at = max(1024, 2 * len(self._tats))
             return decision
 
 
