@@ -214,3 +214,18 @@ def test_using_the_data_of_an_invalid_form_answers_422(app: App, client: TestCli
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "name"
+
+
+def test_an_error_added_after_validation_makes_the_form_invalid(
+    app: App, client: TestClient
+) -> None:
+    @app.post("/taken")
+    def taken(request: Request) -> dict[str, Any]:
+        form = Profile.bind(request)
+        assert form.is_valid
+        form.add_error("name", "That name is taken.")
+        return {"valid": form.is_valid, "errors": form.errors}
+
+    response = client.post("/taken", data={"name": "Ada"})
+
+    assert response.json() == {"valid": False, "errors": {"name": ["That name is taken."]}}

@@ -201,6 +201,15 @@ class BoundForm(Generic[FormT]):
         messages = self.errors.get(name)
         return messages[0] if messages else ""
 
+    def add_error(self, name: str, message: str) -> None:
+        """Report a problem found after validation (e.g. "email already taken"); the form
+        is then invalid."""
+        self.error_list.append(
+            {"loc": ["body", name], "field": name, "message": message, "type": "value_error"}
+        )
+        self.errors.setdefault(name, []).append(message)
+        self._data = None
+
     def has_error(self, name: str) -> bool:
         """True when field `name` failed validation."""
         return name in self.errors
