@@ -167,7 +167,7 @@ class LoginForm(Form):
 
 
 class ProfileForm(Form):
-    display_name: str = Field(min_length=1, max_length=50)
+    display_name: str = Field(min_length=1, max_length=100)
     website: str = Field("", max_length=200)
     age: int | None = Field(None, ge=13, le=130)
 
@@ -181,6 +181,11 @@ class ProfileForm(Form):
 
 
 # -- routes --
+
+
+@app.get("/favicon.ico")
+def favicon() -> None:
+    return None  # 204: no icon, and no 404 in the browser console
 
 
 @app.get("/")
