@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .csrf import SAFE_METHODS, CSRFProtection, csrf_exempt, get_csrf_token
 from .headers import csp_nonce
 from .ratelimit import Limit, Rate, RateLimitStorage, client_address, rate_limit
-from .redirects import is_safe_redirect, safe_redirect_target
+from .redirects import is_safe_redirect, safe_redirect_target, safe_url
 
 if TYPE_CHECKING:
     from ..app import App
@@ -30,6 +30,7 @@ __all__ = [
     "is_safe_redirect",
     "rate_limit",
     "safe_redirect_target",
+    "safe_url",
 ]
 
 
@@ -92,6 +93,7 @@ class RouteGuard:
         policy_of = self.policy_of
         csrf = self.csrf
         storage = self._storage_for_limits
+
         def route_guard(request: Request) -> Any:
             route = request.route
             policy = policies.get(route)
@@ -156,3 +158,4 @@ def install_security(app: App) -> None:
         app._middleware.append(global_rate_limit_middleware(settings.rate_limit, guard.storage))
     app._before.append(guard.hook())
     app.context_processors.append(_template_context)
+    app.template_globals.setdefault("safe_url", safe_url)

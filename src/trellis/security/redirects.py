@@ -1,4 +1,4 @@
-"""Safe redirect targets: only paths on this site, never `//evil.example` or `javascript:`."""
+"""Safe URLs: redirect targets limited to this site, and links limited to harmless schemes."""
 
 from __future__ import annotations
 
@@ -20,3 +20,20 @@ def is_safe_redirect(target: str | None) -> bool:
 def safe_redirect_target(target: str | None, fallback: str = "/") -> str:
     """`target` when it is safe to redirect to (see `is_safe_redirect`), else `fallback`."""
     return target if target is not None and is_safe_redirect(target) else fallback
+
+
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def safe_url(url: str | None, fallback: str = "#") -> str:
+    """`url` when it is harmless in `href`/`src` (http, https, mailto or relative), else
+    `fallback`. Autoescaping stops markup, not `javascript:` links: use this for user URLs."""
+    if not url:
+        return fallback
+    # Browsers drop tabs, newlines and other control characters inside a scheme
+    # ("java\tscript:"), so judge the URL the way they read it.
+    cleaned = "".join(c for c in url if ord(c) > 32 and ord(c) != 127)
+    head = cleaned.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if ":" in head and head.split(":", 1)[0].lower() not in _LINK_SCHEMES:
+        return fallback
+    return url
