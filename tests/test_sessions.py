@@ -270,3 +270,35 @@ def test_asking_for_flashes_without_a_cookie_creates_no_session(client: TestClie
 
     assert response.json() == []
     assert set_cookie_headers(response) == []
+
+
+class CountingBackend(CookieSessionBackend):
+    """The real cookie backend, counting how often the store is read and written."""
+
+    def __init__(self) -> None:
+        super().__init__([KEY])
+        self.loads = 0
+        self.saves = 0
+
+    def load(self, cookie_value: str) -> Any:
+        self.loads += 1
+        return super().load(cookie_value)
+
+    def save(self, session_id: str, data: dict[str, Any], expires_at: float) -> str:
+        self.saves += 1
+        return super().save(session_id, data, expires_at)
+
+
+def test_a_request_with_a_session_cookie_that_never_touches_it_loads_nothing(
+    app: App, client: TestClient
+) -> None:
+    backend = CountingBackend()
+    app.sessions.use(backend)
+    client.post("/set", params={"value": "x"})
+    loads, saves = backend.loads, backend.saves
+
+    response = client.get("/plain")
+
+    assert response.text == "no session here"
+    assert (backend.loads, backend.saves) == (loads, saves)
+    assert set_cookie_headers(response) == []

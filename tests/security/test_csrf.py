@@ -281,3 +281,25 @@ def test_tokens_are_compared_with_hmac_compare_digest(
 
     # itsdangerous checks the cookie's signature the same way; one call is the token itself.
     assert any(a == b and len(b) == 43 for a, b in calls)
+
+
+def test_the_token_from_a_meta_tag_works_for_fetch(app: App, client: TestClient) -> None:
+    import re
+
+    import jinja2
+
+    @app.get("/page")
+    def page(request: Request) -> str:
+        names: dict[str, object] = {}
+        for processor in request.app.context_processors:
+            names.update(processor(request))
+        source = '<meta name="csrf-token" content="{{ csrf_token }}">'
+        return jinja2.Environment(autoescape=True).from_string(source).render(names)
+
+    html = client.get("/page").text
+    match = re.search(r'content="([^"]+)"', html)
+    assert match is not None
+
+    response = client.post("/transfer", json={}, headers={"X-CSRF-Token": match.group(1)})
+
+    assert response.status_code == 200
