@@ -92,7 +92,7 @@ class RouteGuard:
         policies = self._policies
         policy_of = self.policy_of
         csrf = self.csrf
-        storage = self._storage_for_limits
+        guard = self
 
         def route_guard(request: Request) -> Any:
             route = request.route
@@ -100,9 +100,9 @@ class RouteGuard:
             if policy is None:
                 policy = policies[route] = policy_of(route)
             for limit in policy.limits:
-                limit.check(request, storage())
-            if policy.csrf and request.method not in SAFE_METHODS:
-                csrf.check(request)  # type: ignore[union-attr]  # policy.csrf needs csrf
+                limit.check(request, guard.storage)
+            if policy.csrf and csrf is not None and request.method not in SAFE_METHODS:
+                csrf.check(request)
             if policy.login_required:
                 from ..auth.login import require_login
 
@@ -110,9 +110,6 @@ class RouteGuard:
             return None
 
         return route_guard
-
-    def _storage_for_limits(self) -> RateLimitStorage:
-        return self.storage
 
 
 def _template_context(request: Request) -> dict[str, Any]:
