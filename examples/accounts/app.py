@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,11 @@ def secret_key() -> str:
     else:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
-    for _ in range(50):
+    for _ in range(50):  # another worker may be writing it right now
         key = path.read_text().strip()
         if key:
             return key
+        time.sleep(0.1)
     raise RuntimeError(f"{path} is empty; delete it and start again.")
 
 

@@ -39,7 +39,12 @@ class DatabaseSessionBackend:
 
     def create_table(self) -> None:
         """Create `trellis_sessions` if it does not exist (done on first use)."""
-        metadata.create_all(self.engine, tables=[sessions_table], checkfirst=True)
+        try:
+            metadata.create_all(self.engine, tables=[sessions_table], checkfirst=True)
+        except sa.exc.DatabaseError:
+            # Another process may have created it between the check and the CREATE.
+            if not sa.inspect(self.engine).has_table(sessions_table.name):
+                raise
         self._table_ready = True
 
     def _ready(self) -> None:
