@@ -281,3 +281,91 @@ def test_security_headers_can_be_turned_off(make_client: MakeClient) -> None:
 
     assert "content-security-policy" not in headers
     assert "x-content-type-options" not in headers
+
+
+def test_too_many_uploaded_files_is_413(make_client: MakeClient) -> None:
+    app = App(settings={"MAX_FORM_FILES": 3})
+
+    @app.post("/upload")
+    def upload(request: Request) -> int:
+        return len(request.form())
+
+    files = [("f", (f"{i}.txt", b"x", "text/plain")) for i in range(4)]
+
+    assert make_client(app).post("/upload", files=files).status_code == 413
+
+
+class EndlessInput:
+    """A wsgi.input that never ends, counting the bytes the app took from it."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = 65536 if size is None or size < 0 else min(size, 65536)
+        self.taken += size
+        return b"x" * size
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+def test_an_endless_wsgi_body_is_cut_off_at_the_limit(app: App) -> None:
+    stream = EndlessInput()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/form",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": stream,
+        "wsgi.input_terminated": True,
+    }
+    statuses: list[str] = []
+
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+
+    assert statuses[0].startswith("413")
+    assert b"limit" in body
+    assert stream.taken <= 64 * 1024 + 65536  # the limit plus at most one read
+
+
+def test_an_endless_asgi_body_is_cut_off_at_the_limit(app: App) -> None:
+    import asyncio
+
+    received = 0
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        nonlocal received
+        received += 65536
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/form",
+        "raw_path": b"/form",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+
+    asyncio.run(app(scope, receive, send))
+
+    assert sent[0]["status"] == 413
+    assert received <= 64 * 1024 + 65536
