@@ -67,12 +67,6 @@ def get_csrf_token(request: Request) -> str:
     ).decode()
 
 
-def rotate_csrf_token(request: Request) -> None:
-    """Issue a new token (done at login and logout); forms rendered before stop working."""
-    if request._session is not None or request.app.sessions.cookie_name in request.cookies:
-        request.session.pop(TOKEN_KEY, None)
-
-
 def _unmask(token: str) -> bytes | None:
     try:
         decoded = base64.urlsafe_b64decode(token.encode("ascii"))
