@@ -56,8 +56,8 @@ class Settings:
     # Security headers on every response; an empty value turns one header off.
     security_headers: bool = True
     content_security_policy: str | None = (
-        "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
     )
     hsts_seconds: int = 365 * 24 * 3600
     frame_options: str | None = "DENY"

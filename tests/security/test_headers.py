@@ -369,3 +369,10 @@ def test_an_endless_asgi_body_is_cut_off_at_the_limit(app: App) -> None:
 
     assert sent[0]["status"] == 413
     assert received <= 64 * 1024 + 65536
+
+
+def test_the_default_policy_allows_data_images_but_not_data_scripts(client: TestClient) -> None:
+    csp = client.get("/").headers["content-security-policy"]
+
+    assert "img-src 'self' data:" in csp
+    assert "script-src" not in csp  # scripts fall back to default-src 'self': no data:, no inline
