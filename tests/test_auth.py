@@ -10,7 +10,6 @@ from argon2 import PasswordHasher
 
 from trellis import App, Request
 from trellis.auth import LoginManager, UserMixin, current_user, login, login_required, logout
-from trellis.auth.login import CurrentUserProxy
 from trellis.testing import TestClient
 
 MakeClient = Callable[..., TestClient]
@@ -136,16 +135,13 @@ def test_anonymous_requests_load_no_session(client: TestClient) -> None:
     assert "set-cookie" not in response.headers
 
 
-def test_the_template_proxy_is_falsy_for_anonymous_users(app: App) -> None:
-    class FakeRequest:
-        def __init__(self) -> None:
-            self.app = app
-            self._session = None
-            self.cookies: dict[str, str] = {}
-            self.state = type("State", (), {})()
+def test_templates_see_the_current_user(app: App, client: TestClient) -> None:
+    @app.get("/badge")
+    def badge(request: Request) -> str:
+        templates = request.app.templates
+        source = "{% if current_user %}{{ current_user.name }}{% else %}anonymous{% endif %}"
+        return templates.from_string(source).render(templates.context(request, {}))
 
-    proxy = CurrentUserProxy(FakeRequest())  # type: ignore[arg-type]
-
-    assert not proxy
-    assert not proxy.is_authenticated
-    assert str(proxy) == ""
+    assert client.get("/badge").text == "anonymous"
+    client.post("/login/1")
+    assert client.get("/badge").text == "alice"

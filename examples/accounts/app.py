@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from pydantic import Field, ValidationInfo, field_validator
 
-from trellis import App, HTMLResponse, RedirectResponse, Request
+from trellis import App, RedirectResponse, Request, Template, render
 from trellis.auth import LoginManager, UserMixin, hash_password, login, login_required, logout
 from trellis.auth.passwords import verify_and_update, verify_password
 from trellis.forms import Form
@@ -125,20 +124,6 @@ def load_user(user_id: str) -> User | None:
     return find_user("id", int(user_id))
 
 
-# -- pages: Jinja2 with autoescaping, and the app's template names (csrf_field, current_user,
-# get_flashed_messages, csp_nonce) --
-
-templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
-
-
-def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    names: dict[str, Any] = dict(app.template_globals)
-    for processor in app.context_processors:
-        names.update(processor(request))
-    names.update(context, request=request)
-    return HTMLResponse(templates.get_template(name).render(names), status)
-
-
 # -- forms --
 
 
@@ -190,14 +175,18 @@ def favicon() -> None:
     return None  # 204: no icon, and no 404 in the browser console
 
 
+# Pages are templates under templates/ (autoescaped); they also see csrf_field(),
+# current_user, get_flashed_messages() and csp_nonce() for the request.
+
+
 @app.get("/")
-def home(request: Request) -> HTMLResponse:
-    return page(request, "home.html")
+def home() -> Template:
+    return render("home.html")
 
 
 @app.get("/signup")
-def signup_page(request: Request) -> HTMLResponse:
-    return page(request, "signup.html", form=SignupForm.blank())
+def signup_page() -> Template:
+    return render("signup.html", form=SignupForm.blank())
 
 
 @app.post("/signup")
@@ -207,7 +196,7 @@ def signup(request: Request) -> Any:
     if form.is_valid and find_user("email", form.data.email) is not None:
         form.add_error("email", "An account with this email exists; log in instead.")
     if not form.is_valid:
-        return page(request, "signup.html", 422, form=form)
+        return render("signup.html", form=form), 422
     try:
         execute(
             "INSERT INTO users (email, password_hash) VALUES (?, ?)",
@@ -215,14 +204,14 @@ def signup(request: Request) -> Any:
         )
     except sqlite3.IntegrityError:  # the same email signed up a moment ago
         form.add_error("email", "An account with this email exists; log in instead.")
-        return page(request, "signup.html", 422, form=form)
+        return render("signup.html", form=form), 422
     flash(request, "Your account is ready. Log in to continue.", "success")
     return RedirectResponse("/login", 303)
 
 
 @app.get("/login")
-def login_page(request: Request, next: str = "") -> HTMLResponse:
-    return page(request, "login.html", form=LoginForm.blank(), next=next)
+def login_page(next: str = "") -> Template:
+    return render("login.html", form=LoginForm.blank(), next=next)
 
 
 @app.post("/login")
@@ -233,10 +222,10 @@ def do_login(request: Request, next: str = "") -> Any:
     if not form.is_valid or user is None:
         # SECURITY: an unknown email costs a full hash check too (no user enumeration).
         verify_password(None, str(form.values.get("password", "")))
-        return page(request, "login.html", 400, form=form, next=next, failed=True)
+        return render("login.html", form=form, next=next, failed=True), 400
     ok, new_hash = verify_and_update(user.password_hash, form.data.password)
     if not ok:
-        return page(request, "login.html", 400, form=form, next=next, failed=True)
+        return render("login.html", form=form, next=next, failed=True), 400
     if new_hash is not None:
         execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user.id))
     login(request, user, remember=form.data.remember)
@@ -253,12 +242,12 @@ def do_logout(request: Request) -> RedirectResponse:
 
 @app.get("/account")
 @login_required
-def account(request: Request) -> HTMLResponse:
+def account(request: Request) -> Template:
     user: User = auth.current_user(request)
     form = ProfileForm.blank(
         display_name=user.display_name, website=user.website, age=user.age or ""
     )
-    return page(request, "account.html", form=form)
+    return render("account.html", form=form)
 
 
 @app.post("/account")
@@ -268,7 +257,7 @@ def update_account(request: Request) -> Any:
     form = ProfileForm.bind(request)
     if not form.is_valid:
         flash(request, "Please correct the errors below.", "error")
-        return page(request, "account.html", 422, form=form)
+        return render("account.html", form=form), 422
     data = form.data
     execute(
         "UPDATE users SET display_name = ?, website = ?, age = ? WHERE id = ?",

@@ -286,15 +286,11 @@ def test_tokens_are_compared_with_hmac_compare_digest(
 def test_the_token_from_a_meta_tag_works_for_fetch(app: App, client: TestClient) -> None:
     import re
 
-    import jinja2
-
     @app.get("/page")
     def page(request: Request) -> str:
-        names: dict[str, object] = {}
-        for processor in request.app.context_processors:
-            names.update(processor(request))
+        templates = request.app.templates
         source = '<meta name="csrf-token" content="{{ csrf_token }}">'
-        return jinja2.Environment(autoescape=True).from_string(source).render(names)
+        return templates.from_string(source).render(templates.context(request, {}))
 
     html = client.get("/page").text
     match = re.search(r'content="([^"]+)"', html)

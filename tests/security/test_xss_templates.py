@@ -1,22 +1,21 @@
 """XSS through templates: hostile input in text, attributes, JavaScript strings, URLs, form
 re-rendering, flash messages and the current user's name comes out inert.
 
-Pages are rendered the way the template layer does it: an autoescaping Jinja2 environment that
-sees the app's `template_globals` and the names its context processors add for the request.
+Pages are real templates (`render("page.html", ...)` from the app's templates folder), which see
+the names the security layer adds: csrf_field, csrf_token, current_user, get_flashed_messages,
+csp_nonce and safe_url.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from html.parser import HTMLParser
-from typing import Any
+from pathlib import Path
 
-import jinja2
 import pytest
 
-from trellis import App, HTMLResponse, Request
+from trellis import App, Request, Template, render
 from trellis.auth import LoginManager, UserMixin, login
 from trellis.forms import Form
 from trellis.sessions import flash
@@ -114,39 +113,30 @@ class User(UserMixin):
 
 
 @pytest.fixture
-def render_page() -> Callable[[Request, str, dict[str, Any]], HTMLResponse]:
-    environment = jinja2.Environment(autoescape=True)
-
-    def render(request: Request, source: str, context: dict[str, Any]) -> HTMLResponse:
-        app = request.app
-        names: dict[str, Any] = dict(app.template_globals)
-        names["request"] = request
-        for processor in app.context_processors:
-            names.update(processor(request))
-        names.update(context)
-        return HTMLResponse(environment.from_string(source).render(names))
-
-    return render
-
-
-@pytest.fixture
 def user_name() -> list[str]:
     return ["alice"]
 
 
 @pytest.fixture
-def app(render_page: Callable[..., HTMLResponse], user_name: list[str]) -> App:
-    app = App(settings={"SECRET_KEY": SECRET_KEY, "CSRF_ENABLED": False})
+def app(user_name: list[str], tmp_path: Path) -> App:
+    (tmp_path / "page.html").write_text(PAGE)
+    (tmp_path / "plain.html").write_text("<p>{{ 1 + 1 }}</p>")
+    app = App(
+        settings={"SECRET_KEY": SECRET_KEY, "CSRF_ENABLED": False, "TEMPLATES_DIR": str(tmp_path)}
+    )
     LoginManager(app, load_user=lambda _: User(user_name[0]))
 
     @app.get("/page")
-    def page(request: Request, value: str = "", url: str = "") -> HTMLResponse:
-        return render_page(request, PAGE, {"value": value, "url": url, "form": Name.blank()})
+    def page(value: str = "", url: str = "") -> Template:
+        return render("page.html", value=value, url=url, form=Name.blank())
 
     @app.post("/form")
-    def form(request: Request) -> HTMLResponse:
-        bound = Name.bind(request)
-        return render_page(request, PAGE, {"value": "", "url": "", "form": bound})
+    def form(request: Request) -> Template:
+        return render("page.html", value="", url="", form=Name.bind(request))
+
+    @app.get("/plain")
+    def plain() -> Template:
+        return render("plain.html")
 
     @app.post("/flash")
     def add_flash(request: Request, message: str, category: str = "info") -> None:
@@ -248,14 +238,8 @@ def test_the_inline_script_carries_the_nonce_of_the_csp(client: TestClient) -> N
     assert f"'nonce-{nonce}'" in response.headers["content-security-policy"]
 
 
-def test_rendering_a_page_without_csrf_or_user_touches_no_session(
-    app: App, client: TestClient, render_page: Callable[..., HTMLResponse]
-) -> None:
-    @app.get("/static-page")
-    def static_page(request: Request) -> HTMLResponse:
-        return render_page(request, "<p>{{ 1 + 1 }}</p>", {})
-
-    response = client.get("/static-page")
+def test_rendering_a_page_without_csrf_or_user_touches_no_session(client: TestClient) -> None:
+    response = client.get("/plain")
 
     assert response.text == "<p>2</p>"
     assert "set-cookie" not in response.headers
