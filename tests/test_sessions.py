@@ -302,3 +302,13 @@ def test_a_request_with_a_session_cookie_that_never_touches_it_loads_nothing(
     assert response.text == "no session here"
     assert (backend.loads, backend.saves) == (loads, saves)
     assert set_cookie_headers(response) == []
+
+
+def test_a_handler_can_take_the_session_by_annotation(app: App, client: TestClient) -> None:
+    @app.get("/by-annotation")
+    def by_annotation(session: Session) -> dict[str, Any]:
+        return {"value": session.get("value")}
+
+    client.post("/set", params={"value": "injected"})
+
+    assert client.get("/by-annotation").json() == {"value": "injected"}

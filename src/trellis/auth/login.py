@@ -72,7 +72,7 @@ class LoginManager:
         self.app = app
         self.login_url = login_url
         self._load_user = load_user
-        app.login_manager = self
+        app.sessions.login_manager = self
         if user_type is not None:
             # `def page(user: User | None)` receives the current user (or None).
             app.provide(user_type, self.current_user)
@@ -106,7 +106,7 @@ class LoginManager:
 
 
 def _manager(request: Request) -> LoginManager:
-    manager = request.app.login_manager
+    manager = request.app.sessions.login_manager
     if manager is None:
         raise ConfigurationError(
             "Login needs a LoginManager: create one with LoginManager(app, login_url=...) and "
@@ -182,7 +182,7 @@ class CurrentUserProxy:
 
     def _get(self) -> Any:
         if self._user is _UNSET:
-            manager = self._request.app.login_manager
+            manager = self._request.app.sessions.login_manager
             self._user = manager.current_user(self._request) if manager is not None else None
         return self._user
 

@@ -112,6 +112,10 @@ class RouteGuard:
         return route_guard
 
 
+def _session_of(request: Request) -> Any:
+    return request.session
+
+
 def _template_context(request: Request) -> dict[str, Any]:
     from ..auth.login import CurrentUserProxy
     from ..sessions import get_flashed_messages
@@ -154,5 +158,8 @@ def install_security(app: App) -> None:
 
         app._middleware.append(global_rate_limit_middleware(settings.rate_limit, guard.storage))
     app._before.append(guard.hook())
+    from ..sessions import Session
+
+    app.provide(Session, _session_of)  # `def handler(session: Session)`
     app.context_processors.append(_template_context)
     app.template_globals.setdefault("safe_url", safe_url)

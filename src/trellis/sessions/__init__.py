@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from ..auth.login import LoginManager
     from ..requests import Request
     from ..responses import Response
     from ..settings import Settings
@@ -137,6 +138,8 @@ class SessionManager:
         self.settings = settings
         self.cookie_name = settings.session_cookie
         self._backend: SessionBackend | None = None
+        # Logins live in the session; LoginManager(app) registers itself here.
+        self.login_manager: LoginManager | None = None
 
     @property
     def backend(self) -> SessionBackend:
