@@ -24,9 +24,7 @@ from trellis.db import Database
 
 from .models import Base
 
-ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -76,9 +74,7 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
-def make_db(
-    database_url: str, tmp_path: Path
-) -> Iterator[Callable[..., tuple[App, Database]]]:
+def make_db(database_url: str, tmp_path: Path) -> Iterator[Callable[..., tuple[App, Database]]]:
     """Build an app with a Database on the current backend, the test models' tables created;
     the tables are dropped and the pool closed after the test."""
     made: list[Database] = []

@@ -9,6 +9,7 @@ DATABASE_POOL_TIMEOUT        seconds to wait for a free connection (default 10)
 DATABASE_POOL_RECYCLE        seconds before a connection is replaced (default 1800)
 DATABASE_CONNECT_TIMEOUT     seconds to wait for the server when connecting (default 5)
 DATABASE_STATEMENT_TIMEOUT   milliseconds a statement may run (PostgreSQL; default none)
+DATABASE_BUSY_TIMEOUT        milliseconds SQLite waits for another writer's lock (default 5000)
 DATABASE_ECHO                log every SQL statement (default false)
 """
 
@@ -26,9 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from ..errors import ConfigurationError
 from ..settings import Settings
 
-# SQLite waits this long for another writer's lock before "database is locked" (then 503).
-SQLITE_BUSY_TIMEOUT_MS = 5000
-
 
 @dataclasses.dataclass(frozen=True)
 class DatabaseConfig:
@@ -41,6 +39,8 @@ class DatabaseConfig:
     pool_recycle: int = 1800
     connect_timeout: int = 5
     statement_timeout_ms: int | None = None
+    # SQLite waits this long for another writer's lock before "database is locked" (a 503).
+    busy_timeout_ms: int = 5000
     echo: bool = False
 
     @classmethod
@@ -68,6 +68,7 @@ class DatabaseConfig:
             pool_recycle=_number(settings, "DATABASE_POOL_RECYCLE", 1800, int),
             connect_timeout=_number(settings, "DATABASE_CONNECT_TIMEOUT", 5, int),
             statement_timeout_ms=_number(settings, "DATABASE_STATEMENT_TIMEOUT", None, int),
+            busy_timeout_ms=_number(settings, "DATABASE_BUSY_TIMEOUT", 5000, int),
             echo=_flag(settings, "DATABASE_ECHO"),
         )
 
@@ -119,7 +120,7 @@ def _engine_options(config: DatabaseConfig) -> dict[str, Any]:
             options["poolclass"] = StaticPool
             options["connect_args"] = {"check_same_thread": False}
         else:
-            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            options["connect_args"] = {"timeout": config.busy_timeout_ms / 1000}
         return options
     options.update(
         pool_size=config.pool_size,
@@ -141,7 +142,7 @@ def create_sync_engine(config: DatabaseConfig) -> Engine:
         Path(config.url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(config.url, **_engine_options(config))
     if config.is_sqlite:
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, config.busy_timeout_ms)
     return engine
 
 
@@ -168,11 +169,11 @@ def create_async_engine_for(config: DatabaseConfig) -> AsyncEngine:
             "pip install 'trellis[sqlite-async]'."
         ) from None
     if config.is_sqlite:
-        _configure_sqlite(engine.sync_engine)
+        _configure_sqlite(engine.sync_engine, config.busy_timeout_ms)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself, so transactions (and SAVEPOINTs) behave as on
@@ -180,7 +181,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

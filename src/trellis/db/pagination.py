@@ -20,7 +20,7 @@ import pydantic
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ..errors import ValidationError
+from ..errors import ConfigurationError, ValidationError
 from ..requests import Request
 
 T = TypeVar("T")
@@ -164,7 +164,10 @@ class Filters:
         self.default_sort = default_sort
         self._converters = {name: _converter(f.column) for name, f in self.fields.items()}
         if default_sort is not None:
-            self._order_by(default_sort)  # checked at start-up, not on the first request
+            try:
+                self._order_by(default_sort)  # checked at start-up, not on the first request
+            except ValidationError as exc:
+                raise ConfigurationError(f"Filters(default_sort=...): {exc.detail}") from None
 
     def apply(self, statement: Select[Any], request: Request) -> Select[Any]:
         """`statement` with the request's filters and ordering applied."""
