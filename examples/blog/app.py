@@ -1,0 +1,191 @@
+"""A small blog: users, posts and tags in a database, with migrations and a JSON API.
+
+    cd examples/blog
+    trellis db upgrade            # creates instance/app.db from migrations/
+    trellis run --reload
+
+Set TRELLIS_DATABASE_URL=postgresql+psycopg://user@host/blog to use PostgreSQL instead; the code
+does not change. Form posts and JSON bodies are validated by the same pydantic models.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pydantic
+
+from trellis import App, Request
+from trellis.db import (
+    CheckConstraint,
+    Column,
+    Database,
+    Field,
+    Filters,
+    ForeignKey,
+    Mapped,
+    Model,
+    Session,
+    String,
+    Table,
+    Text,
+    Timestamps,
+    mapped_column,
+    relationship,
+    select,
+    selectinload,
+)
+
+# -- models: users write posts; posts have tags (many-to-many) --
+
+post_tags = Table(
+    "post_tags",
+    Model.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Timestamps, Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    posts: Mapped[list[Post]] = relationship(back_populates="author")
+
+
+class Post(Timestamps, Model):
+    __tablename__ = "posts"
+    __table_args__ = (CheckConstraint("length(title) > 0", name="title_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(default=False)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    author: Mapped[User] = relationship(back_populates="posts")
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=post_tags, back_populates="posts", order_by="Tag.name"
+    )
+
+
+class Tag(Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    posts: Mapped[list[Post]] = relationship(secondary=post_tags, back_populates="tags")
+
+
+# -- forms and API shapes --
+
+
+class NewUser(pydantic.BaseModel):
+    email: str = pydantic.Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=200)
+    name: str = pydantic.Field(min_length=1, max_length=100)
+
+
+class NewPost(pydantic.BaseModel):
+    title: str = pydantic.Field(min_length=1, max_length=200)
+    body: str = pydantic.Field(default="", max_length=100_000)
+    author_id: int
+    tags: list[str] = pydantic.Field(default_factory=list, max_length=20)
+    published: bool = False
+
+
+class PostOut(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    title: str
+    published: bool
+    author_id: int
+
+
+post_listing = Filters(
+    fields={
+        "author": Post.author_id,
+        "published": Post.published,
+        "title": Field(Post.title, ["eq", "contains"]),
+    },
+    sort={"created": Post.created_at, "title": Post.title, "id": Post.id},
+    default_sort="-created,-id",
+)
+
+
+def slugify(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:180] or "post"
+
+
+def post_detail(post: Post) -> dict[str, Any]:
+    return {
+        **PostOut.model_validate(post).model_dump(),
+        "body": post.body,
+        "author": {"id": post.author.id, "name": post.author.name},
+        "tags": [tag.name for tag in post.tags],
+        "created_at": post.created_at.isoformat(),
+    }
+
+
+def create_app(settings: dict[str, Any] | None = None) -> App:
+    app = App(settings=settings)
+    Database(app)
+
+    @app.post("/users")
+    def create_user(data: NewUser, session: Session) -> tuple[dict[str, Any], int]:
+        user = User(email=data.email, name=data.name)
+        session.add(user)
+        session.flush()  # a duplicate email is a 409 naming uq_users_email
+        return {"id": user.id, "email": user.email, "name": user.name}, 201
+
+    @app.get("/posts")
+    def list_posts(request: Request, session: Session) -> dict[str, Any]:
+        statement = post_listing.apply(select(Post), request)
+        tag = request.query.get("tag")
+        if tag:
+            statement = statement.where(Post.tags.any(Tag.name == tag))
+        return session.paginate(statement, request, per_page=10).to_dict(PostOut)
+
+    @app.post("/posts")
+    def create_post(data: NewPost, session: Session) -> tuple[dict[str, Any], int]:
+        author = session.get_or_404(User, data.author_id, detail="No such author.")
+        names = sorted({name.strip().lower() for name in data.tags if name.strip()})
+        existing = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(names)))}
+        tags = [existing.get(name) or Tag(name=name) for name in names]
+        post = Post(
+            slug=slugify(data.title),
+            title=data.title,
+            body=data.body,
+            author=author,
+            tags=tags,
+            published=data.published,
+        )
+        session.add(post)
+        session.flush()
+        return post_detail(post), 201
+
+    @app.get("/posts/{id}")
+    def show_post(id: int, session: Session) -> dict[str, Any]:
+        statement = (
+            select(Post)
+            .where(Post.id == id)
+            .options(selectinload(Post.tags), selectinload(Post.author))
+        )
+        return post_detail(session.first_or_404(statement, detail=f"Post {id} was not found."))
+
+    @app.delete("/posts/{id}")
+    def delete_post(id: int, session: Session) -> None:
+        session.delete(session.get_or_404(Post, id))
+
+    @app.get("/tags")
+    def list_tags(session: Session) -> list[dict[str, Any]]:
+        rows = session.execute(select(Tag.name, Tag.id).order_by(Tag.name)).all()
+        return [{"id": row.id, "name": row.name} for row in rows]
+
+    return app
+
+
+app = create_app()

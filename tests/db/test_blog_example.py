@@ -1,0 +1,146 @@
+"""The blog example (examples/blog): migrated with its own migrations, then used through its
+API, on SQLite and PostgreSQL, under WSGI and ASGI."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect
+
+from trellis.db import Database, migrations
+from trellis.testing import TestClient
+
+BLOG = Path(__file__).resolve().parents[2] / "examples" / "blog"
+
+
+@pytest.fixture(scope="module")
+def blog() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("blog_example_app", BLOG / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def client(
+    blog: ModuleType, database_url: str, make_client: Callable[..., TestClient]
+) -> Iterator[TestClient]:
+    app = blog.create_app({"DATABASE_URL": database_url})
+    db = Database.of(app)
+    assert db.migrations_path == BLOG / "migrations"
+    migrations.upgrade(db)
+    try:
+        yield make_client(app)
+    finally:
+        migrations.downgrade(db, "base")
+        db.engine.dispose()
+
+
+def new_user(client: TestClient, name: str = "ada") -> int:
+    response = client.post("/users", json={"email": f"{name}@example.com", "name": name})
+    assert response.status_code == 201, response.text
+    user_id: int = response.json()["id"]
+    return user_id
+
+
+def new_post(client: TestClient, author: int, title: str, **extra: Any) -> dict[str, Any]:
+    response = client.post("/posts", json={"title": title, "author_id": author, **extra})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_migrations_build_the_schema(
+    blog: ModuleType, database_url: str, client: TestClient
+) -> None:
+    db = Database.of(client.app)  # type: ignore[arg-type]
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"users", "posts", "tags", "post_tags", "alembic_version"} <= tables
+
+
+def test_create_a_post_with_tags_and_read_it_back(client: TestClient) -> None:
+    ada = new_user(client)
+    created = new_post(client, ada, "Hello World", body="First!", tags=["Intro", "python"])
+    assert created["slug"] == "hello-world"
+    shown = client.get(f"/posts/{created['id']}").json()
+    assert shown["author"] == {"id": ada, "name": "ada"}
+    assert shown["tags"] == ["intro", "python"]
+    assert [t["name"] for t in client.get("/tags").json()] == ["intro", "python"]
+
+
+def test_tags_are_shared_between_posts(client: TestClient) -> None:
+    ada = new_user(client)
+    new_post(client, ada, "One", tags=["python"])
+    new_post(client, ada, "Two", tags=["python", "sql"])
+    assert len(client.get("/tags").json()) == 2
+    listed = client.get("/posts?tag=python&sort=title").json()
+    assert [p["title"] for p in listed["items"]] == ["One", "Two"]
+
+
+def test_form_posts_work_like_json(client: TestClient) -> None:
+    ada = new_user(client)
+    response = client.post(
+        "/posts", data={"title": "From a form", "author_id": str(ada), "tags": ["a", "b"]}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["tags"] == ["a", "b"]
+
+
+def test_invalid_form_is_422_per_field(client: TestClient) -> None:
+    response = client.post("/users", data={"email": "not-an-email", "name": ""})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"email", "name"}
+
+
+def test_duplicate_email_is_409(client: TestClient) -> None:
+    new_user(client)
+    response = client.post("/users", json={"email": "ada@example.com", "name": "Other"})
+    assert response.status_code == 409
+    assert response.json()["constraint"] == "uq_users_email"
+
+
+def test_duplicate_slug_is_409_and_nothing_is_half_written(client: TestClient) -> None:
+    ada = new_user(client)
+    new_post(client, ada, "Same title", tags=["x"])
+    response = client.post(
+        "/posts", json={"title": "Same title", "author_id": ada, "tags": ["new-tag"]}
+    )
+    assert response.status_code == 409
+    assert response.json()["constraint"] == "uq_posts_slug"
+    assert [t["name"] for t in client.get("/tags").json()] == ["x"]
+
+
+def test_post_by_unknown_author_is_404(client: TestClient) -> None:
+    response = client.post("/posts", json={"title": "T", "author_id": 999})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No such author."
+
+
+def test_listing_is_paginated_filtered_and_sorted(client: TestClient) -> None:
+    ada, bob = new_user(client, "ada"), new_user(client, "bob")
+    for i in range(12):
+        new_post(client, ada if i % 2 else bob, f"Post {i:02}", published=i < 6)
+    first = client.get("/posts?sort=title").json()
+    assert (first["total"], first["pages"], len(first["items"])) == (12, 2, 10)
+    assert first["links"]["next"] == "/posts?sort=title&page=2"
+    page2 = client.get(first["links"]["next"]).json()
+    assert [p["title"] for p in page2["items"]] == ["Post 10", "Post 11"]
+    mine = client.get(f"/posts?author={ada}&published=true&sort=-title").json()
+    assert [p["title"] for p in mine["items"]] == ["Post 05", "Post 03", "Post 01"]
+    assert client.get("/posts?sort=body").status_code == 422
+
+
+def test_delete_post_cascades_its_tag_links(client: TestClient) -> None:
+    ada = new_user(client)
+    post = new_post(client, ada, "Doomed", tags=["t"])
+    assert client.delete(f"/posts/{post['id']}").status_code == 204
+    assert client.get(f"/posts/{post['id']}").status_code == 404
+    assert client.delete(f"/posts/{post['id']}").status_code == 404
