@@ -216,6 +216,7 @@ class Database:
         become savepoints, so the application behaves as usual and the test still leaves
         nothing behind. Sync sessions only.
         """
+        pool = self.engine.pool
         connection = self.engine.connect()
         transaction = connection.begin()
         previous = self._sessions
@@ -231,6 +232,10 @@ class Database:
             self._sessions = previous
             if transaction.is_active:
                 transaction.rollback()
+            if self.engine.pool is not pool:
+                # The app shut down (disposing the pool) inside the block: nothing would
+                # close this connection once it is checked in, so close it for real.
+                connection.invalidate()
             connection.close()
 
     async def dispose(self) -> None:
