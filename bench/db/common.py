@@ -18,7 +18,7 @@ FORTUNES = [
     "Every index has its price.",
     "A join a day keeps the N+1 away.",
     "Latency hides in the tail.",
-    "Quote & escape: \"always\".",
+    'Quote & escape: "always".',
     "Premature optimisation is still premature.",
     "The slowest query is the one you run twice.",
     "Connection pools are shared by those who wait.",
@@ -51,7 +51,7 @@ def database_url() -> str:
 
 
 def random_id() -> int:
-    return random.randint(1, WORLD_ROWS)  # noqa: S311 - benchmark data, not security
+    return random.randint(1, WORLD_ROWS)
 
 
 def seed(url: str) -> None:
@@ -59,7 +59,7 @@ def seed(url: str) -> None:
     engine = create_engine(url)
     metadata.drop_all(engine)
     metadata.create_all(engine)
-    rng = random.Random(42)  # noqa: S311
+    rng = random.Random(42)
     with engine.begin() as connection:
         connection.execute(
             insert(world),

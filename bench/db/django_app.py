@@ -26,7 +26,7 @@ settings.configure(
     DEBUG=False,
     ALLOWED_HOSTS=["*"],
     ROOT_URLCONF=__name__,
-    SECRET_KEY="bench-only-not-secret",  # noqa: S106
+    SECRET_KEY="bench-only-not-secret",
     DATABASES={"default": database},
     INSTALLED_APPS=["django.contrib.contenttypes"],
     MIDDLEWARE=[],
@@ -62,7 +62,7 @@ template = engines["django"].from_string(FORTUNES_TEMPLATE)
 
 
 def single_query(request):  # type: ignore[no-untyped-def]
-    row = get_object_or_404(World, id=random.randint(1, WORLD_ROWS))  # noqa: S311
+    row = get_object_or_404(World, id=random.randint(1, WORLD_ROWS))
     return JsonResponse({"id": row.id, "randomNumber": row.randomnumber})
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from common import ADDED_FORTUNE, FORTUNES_TEMPLATE, database_url, random_id
 from flask import Flask, jsonify, render_template
-from jinja2 import DictLoader
 from flask_sqlalchemy import SQLAlchemy
+from jinja2 import DictLoader
 from sqlalchemy.orm import Mapped, mapped_column
 
 app = Flask(__name__)

@@ -40,9 +40,7 @@ sys.path.insert(0, str(HERE))
 
 from common import seed  # noqa: E402
 
-ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PEERS = ("Flask + Flask-SQLAlchemy", "Django ORM")
 SERVERS = {
     "Trellis (gunicorn, WSGI)": ["gunicorn", "trellis_app:app"],
@@ -185,8 +183,10 @@ def main() -> None:
                                 for _ in range(args.repeat)
                             )
                             results.append((test, backend, framework, rps))
-                            print(f"{test:13} {backend:10} {framework:26} {rps:9.0f} req/s",
-                                  file=sys.stderr)
+                            print(
+                                f"{test:13} {backend:10} {framework:26} {rps:9.0f} req/s",
+                                file=sys.stderr,
+                            )
                     finally:
                         stop(process)
             finally:
