@@ -20,7 +20,7 @@ from trellis.db import (
     CheckConstraint,
     Column,
     Database,
-    Field,
+    FilterField,
     Filters,
     ForeignKey,
     Mapped,
@@ -109,7 +109,7 @@ post_listing = Filters(
     fields={
         "author": Post.author_id,
         "published": Post.published,
-        "title": Field(Post.title, ["eq", "contains"]),
+        "title": FilterField(Post.title, ["eq", "contains"]),
     },
     sort={"created": Post.created_at, "title": Post.title, "id": Post.id},
     default_sort="-created,-id",

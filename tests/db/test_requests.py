@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy.orm
 
 from trellis import App, HTTPError, Request, Response
-from trellis.db import AsyncSession, Database, Field, Filters, Session, select
+from trellis.db import AsyncSession, Database, FilterField, Filters, Session, select
 from trellis.testing import TestClient
 
 from .models import Post, Tag, User
@@ -422,8 +422,8 @@ def filtered_app(app: App, db: Database) -> App:
     listing = Filters(
         fields={
             "author": Post.author_id,
-            "views": Field(Post.views, ["eq", "gte", "lt", "in"]),
-            "title": Field(Post.title, ["eq", "contains"]),
+            "views": FilterField(Post.views, ["eq", "gte", "lt", "in"]),
+            "title": FilterField(Post.title, ["eq", "contains"]),
         },
         sort={"views": Post.views, "title": Post.title},
         default_sort="title",

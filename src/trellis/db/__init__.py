@@ -39,7 +39,7 @@ from .database import Database
 from .engine import DatabaseConfig
 from .errors import ConflictError
 from .models import NAMING_CONVENTION, Model, ModelMixin, Timestamps, new_metadata
-from .pagination import Field, Filters, Page
+from .pagination import FilterField, Filters, Page
 from .sessions import AsyncSession, Session
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
     "ConflictError",
     "Database",
     "DatabaseConfig",
-    "Field",
+    "FilterField",
     "Filters",
     "ForeignKey",
     "Index",

@@ -120,7 +120,7 @@ def _dump(row: Any, item: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
-class Field:
+class FilterField:
     """A filterable field: the column and the operators clients may use on it."""
 
     column: Any
@@ -136,7 +136,7 @@ class Filters:
     """Filtering and ordering a select from query parameters, limited to declared fields.
 
     >>> posts = Filters(
-    ...     fields={"author": Post.author_id, "title": Field(Post.title, ["eq", "contains"])},
+    ...     fields={"author": Post.author_id, "title": FilterField(Post.title, ["eq", "contains"])},
     ...     sort={"created": Post.created_at, "title": Post.title},
     ...     default_sort="-created",
     ... )
@@ -155,8 +155,8 @@ class Filters:
         default_sort: str | None = None,
         sort_param: str = "sort",
     ) -> None:
-        self.fields: dict[str, Field] = {
-            name: spec if isinstance(spec, Field) else Field(spec)
+        self.fields: dict[str, FilterField] = {
+            name: spec if isinstance(spec, FilterField) else FilterField(spec)
             for name, spec in (fields or {}).items()
         }
         self.sort = dict(sort or {})
@@ -188,7 +188,7 @@ class Filters:
             statement = statement.order_by(None).order_by(*self._order_by(raw_sort))
         return statement
 
-    def _condition(self, name: str, spec: Field, op: str, values: list[str], key: str) -> Any:
+    def _condition(self, name: str, spec: FilterField, op: str, values: list[str], key: str) -> Any:
         convert = self._converters[name]
         column = spec.column
         if op == "in":
