@@ -226,3 +226,12 @@ def test_shell_loads_app_db_session_and_models(project: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert "Loaded: Post, User, app, db, select, session" in result.output
     assert "s@example.com True posts" in result.output
+
+
+def test_shell_without_a_database_loads_the_app(project: Path) -> None:
+    forget_app_module(project)
+    (project / "app.py").write_text("from trellis import App\napp = App()\n")
+    result = CliRunner().invoke(main, ["shell"], input="print(type(app).__name__)\n")
+    assert result.exit_code == 0, result.output
+    assert "Loaded: app." in result.output
+    assert "App" in result.output

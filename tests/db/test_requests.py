@@ -506,3 +506,49 @@ def test_unknown_default_sort_is_caught_at_start_up() -> None:
 
     with pytest.raises(ConfigurationError, match="Cannot sort by"):
         Filters(sort={"title": Post.title}, default_sort="nope")
+
+
+def test_async_paginate_and_first_or_404(app: App, db: Database, client: TestClient) -> None:
+    add_users(db, *[f"user{i}" for i in range(5)])
+
+    @app.get("/users")
+    async def users(request: Request, session: AsyncSession) -> dict[str, Any]:
+        page = await session.paginate(select(User).order_by(User.id), request, per_page=2)
+        return page.to_dict(lambda u: u.name)
+
+    @app.get("/first/{name}")
+    async def first(name: str, session: AsyncSession) -> dict[str, str]:
+        user = await session.first_or_404(select(User).where(User.name == name))
+        return {"email": user.email}
+
+    body = client.get("/users?page=3").json()
+    assert (body["items"], body["total"], body["pages"]) == (["user4"], 5, 3)
+    assert client.get("/first/user1").json() == {"email": "user1@example.com"}
+    assert client.get("/first/nobody").status_code == 404
+
+
+def test_async_session_block_outside_requests(db: Database) -> None:
+    from trellis.app import run_sync
+
+    async def work() -> int:
+        async with db.async_session() as session:
+            session.add(User(email="x@example.com", name="x"))
+        async with db.async_session() as session:
+            return len((await session.scalars(select(User))).all())
+
+    assert run_sync(work()) == 1
+
+
+def test_page_to_dict_through_a_pydantic_model(db: Database) -> None:
+    from trellis.db import Page
+
+    class UserOut(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(from_attributes=True)
+        name: str
+
+    add_users(db, "ada")
+    with db.session() as session:
+        users = list(session.scalars(select(User)))
+    body = Page(users, page=1, per_page=10, total=1).to_dict(UserOut)
+    assert body["items"] == [{"name": "ada"}]
+    assert body["links"]["next"] is None
