@@ -145,7 +145,9 @@ def create_all_command(app_ref: str | None) -> None:
             "TRELLIS_DEBUG=true."
         )
     _run(db.create_all)
-    click.echo(f"Created the missing tables of {len(db.metadata.tables)} in {db.url}.")
+    click.echo(
+        f"Created the tables missing from {db.url} ({len(db.metadata.tables)} in the models)."
+    )
 
 
 def shell_namespace(app_ref: str | None) -> dict[str, Any]:
