@@ -295,11 +295,10 @@ class Database:
                 f"{_describe(endpoint)} takes an AsyncSession but is not `async def`; take a "
                 "Session in a sync handler, or make the handler async."
             )
-        wrapper = (
-            _async_transaction(endpoint, sync_names + async_names, self.metadata)
-            if (is_async)
-            else _sync_transaction(endpoint, sync_names[0], self.metadata)
-        )
+        if is_async:
+            wrapper = _async_transaction(endpoint, sync_names + async_names, self.metadata)
+        else:
+            wrapper = _sync_transaction(endpoint, sync_names[0], self.metadata)
         wrapper.__trellis_db__ = True  # type: ignore[attr-defined]
         route.endpoint = wrapper
         assert self.app is not None
