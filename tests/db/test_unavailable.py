@@ -189,3 +189,27 @@ def test_sqlite_locked_by_another_writer_is_503_then_recovers(
     finally:
         blocker.close()
         db.engine.dispose()
+
+
+def test_statement_over_the_timeout_is_503_on_postgres(
+    postgres_server_url: str, make_client: MakeClient, tmp_path: Path
+) -> None:
+    settings = {"DATABASE_URL": postgres_server_url, "DATABASE_STATEMENT_TIMEOUT": "100"}
+    app = App(settings=settings)
+    db = Database(app, model=Base, root_path=tmp_path)
+
+    @app.get("/slow")
+    def slow(session: Session) -> dict[str, bool]:
+        session.execute(text("SELECT pg_sleep(2)"))
+        return {"done": True}
+
+    @app.get("/fast")
+    def fast(session: Session) -> dict[str, int]:
+        return {"one": session.execute(text("SELECT 1")).scalar_one()}
+
+    client = make_client(app)
+    try:
+        assert client.get("/slow").status_code == 503
+        assert client.get("/fast").json() == {"one": 1}
+    finally:
+        db.engine.dispose()
