@@ -94,6 +94,24 @@ class NewPost(pydantic.BaseModel):
     tags: list[str] = pydantic.Field(default_factory=list, max_length=20)
     published: bool = False
 
+    @pydantic.field_validator("tags", mode="before")
+    @classmethod
+    def split_commas(cls, value: Any) -> Any:
+        # A form's text input sends "python, sql"; JSON may send a list. Both become names.
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [part.strip() for item in value for part in str(item).split(",")]
+        return value
+
+    @pydantic.field_validator("tags")
+    @classmethod
+    def check_tags(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if len(tag) > 50:
+                raise ValueError("a tag has at most 50 characters")
+        return tags
+
 
 class PostOut(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(from_attributes=True)

@@ -94,6 +94,22 @@ def test_form_posts_work_like_json(client: TestClient) -> None:
     assert response.json()["tags"] == ["a", "b"]
 
 
+def test_tags_typed_in_one_form_field_are_split_at_commas(client: TestClient) -> None:
+    ada = new_user(client)
+    response = client.post(
+        "/posts", data={"title": "Tagged", "author_id": str(ada), "tags": "Python, sql,, "}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["tags"] == ["python", "sql"]
+
+
+def test_too_long_tag_is_422(client: TestClient) -> None:
+    ada = new_user(client)
+    response = client.post("/posts", json={"title": "T", "author_id": ada, "tags": ["x" * 51]})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "tags"
+
+
 def test_invalid_form_is_422_per_field(client: TestClient) -> None:
     response = client.post("/users", data={"email": "not-an-email", "name": ""})
     assert response.status_code == 422
