@@ -1,21 +1,25 @@
-"""A small blog: users, posts and tags in a database, with migrations and a JSON API.
+"""A small blog: users, posts and tags in a database, with migrations, HTML pages with a form,
+and a JSON API.
 
     cd examples/blog
     trellis db upgrade            # creates instance/app.db from migrations/
-    trellis run --reload
+    trellis run --reload          # http://127.0.0.1:8000/
 
 Set TRELLIS_DATABASE_URL=postgresql+psycopg://user@host/blog to use PostgreSQL instead; the code
-does not change. Form posts and JSON bodies are validated by the same pydantic models.
+does not change. The HTML form and the JSON API validate input with the same pydantic model.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import jinja2
 import pydantic
+from sqlalchemy.exc import IntegrityError
 
-from trellis import App, Request
+from trellis import App, HTMLResponse, RedirectResponse, Request, Response
 from trellis.db import (
     CheckConstraint,
     Column,
@@ -134,6 +138,16 @@ post_listing = Filters(
 )
 
 
+# Until the framework's own template layer is merged here, a plain autoescaping Jinja2 environment.
+templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+)
+
+
+def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**context), status)
+
+
 def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:180] or "post"
 
@@ -169,20 +183,8 @@ def create_app(settings: dict[str, Any] | None = None) -> App:
 
     @app.post("/posts")
     def create_post(data: NewPost, session: Session) -> tuple[dict[str, Any], int]:
-        author = session.get_or_404(User, data.author_id, detail="No such author.")
-        names = sorted({name.strip().lower() for name in data.tags if name.strip()})
-        existing = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(names)))}
-        tags = [existing.get(name) or Tag(name=name) for name in names]
-        post = Post(
-            slug=slugify(data.title),
-            title=data.title,
-            body=data.body,
-            author=author,
-            tags=tags,
-            published=data.published,
-        )
-        session.add(post)
-        session.flush()
+        post = add_post(session, data)
+        session.flush()  # a duplicate slug is a 409 naming uq_posts_slug
         return post_detail(post), 201
 
     @app.get("/posts/{id}")
@@ -203,7 +205,70 @@ def create_app(settings: dict[str, Any] | None = None) -> App:
         rows = session.execute(select(Tag.name, Tag.id).order_by(Tag.name)).all()
         return [{"id": row.id, "name": row.name} for row in rows]
 
+    # -- HTML pages --
+
+    @app.get("/")
+    def index(request: Request, session: Session, tag: str | None = None) -> HTMLResponse:
+        statement = (
+            select(Post)
+            .where(Post.published)
+            .order_by(Post.created_at.desc(), Post.id.desc())
+            .options(selectinload(Post.author), selectinload(Post.tags))
+        )
+        if tag:
+            statement = statement.where(Post.tags.any(Tag.name == tag))
+        page = session.paginate(statement, request, per_page=10)
+        return render("index.html", page=page, tag=tag)
+
+    @app.get("/p/{id}")
+    def post_page(id: int, session: Session) -> HTMLResponse:
+        return render("post.html", post=session.get_or_404(Post, id))
+
+    @app.get("/write")
+    def write_form(session: Session) -> HTMLResponse:
+        return render("write.html", errors={}, values={}, authors=authors(session))
+
+    @app.post("/write")
+    def write(request: Request, session: Session) -> Response:
+        form = request.form()
+        values = {key: form.get(key) or "" for key in ("title", "body", "author_id", "tags")}
+        values["published"] = form.get("published") == "true"
+        try:
+            data = NewPost.model_validate(values)
+        except pydantic.ValidationError as exc:
+            errors = {str(e["loc"][0]): e["msg"] for e in exc.errors(include_url=False)}
+            return render("write.html", 422, errors=errors, values=values, authors=authors(session))
+        post = add_post(session, data)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            errors = {"title": "A post with this title exists already; choose another."}
+            return render("write.html", 409, errors=errors, values=values, authors=authors(session))
+        return RedirectResponse(f"/p/{post.id}", 303)
+
     return app
+
+
+def authors(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def add_post(session: Session, data: NewPost) -> Post:
+    """A new post by an existing author (404 otherwise), reusing tags that already exist."""
+    author = session.get_or_404(User, data.author_id, detail="No such author.")
+    names = sorted({name.strip().lower() for name in data.tags if name.strip()})
+    existing = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    post = Post(
+        slug=slugify(data.title),
+        title=data.title,
+        body=data.body,
+        author=author,
+        tags=[existing.get(name) or Tag(name=name) for name in names],
+        published=data.published,
+    )
+    session.add(post)
+    return post
 
 
 app = create_app()

@@ -160,3 +160,77 @@ def test_delete_post_cascades_its_tag_links(client: TestClient) -> None:
     assert client.delete(f"/posts/{post['id']}").status_code == 204
     assert client.get(f"/posts/{post['id']}").status_code == 404
     assert client.delete(f"/posts/{post['id']}").status_code == 404
+
+
+# -- HTML pages and the form --
+
+
+def test_index_without_posts_invites_to_write(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'id="empty"' in page.text
+
+
+def test_write_form_lists_the_authors(client: TestClient) -> None:
+    new_user(client, "ada")
+    page = client.get("/write")
+    assert page.status_code == 200
+    assert "<form" in page.text and ">ada</option>" in page.text
+
+
+def test_submitting_the_form_creates_the_post_and_redirects_to_it(client: TestClient) -> None:
+    ada = new_user(client)
+    response = client.post(
+        "/write",
+        data={
+            "author_id": str(ada),
+            "title": "Via the form",
+            "body": "Hi",
+            "tags": "a, b",
+            "published": "true",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    page = client.get(response.headers["location"])
+    assert "<h1>Via the form</h1>" in page.text
+    index = client.get("/").text
+    assert "Via the form" in index and 'href="/?tag=a"' in index
+
+
+def test_invalid_form_is_shown_again_with_errors_and_the_values_kept(client: TestClient) -> None:
+    ada = new_user(client)
+    response = client.post(
+        "/write", data={"author_id": str(ada), "title": "", "body": "kept <b>text</b>"}
+    )
+    assert response.status_code == 422
+    assert 'id="errors"' in response.text and "title:" in response.text
+    assert "kept &lt;b&gt;text&lt;/b&gt;" in response.text
+
+
+def test_duplicate_title_from_the_form_is_409_with_the_form_again(client: TestClient) -> None:
+    ada = new_user(client)
+    new_post(client, ada, "Taken")
+    response = client.post("/write", data={"author_id": str(ada), "title": "Taken"})
+    assert response.status_code == 409
+    assert "exists already" in response.text and "<form" in response.text
+
+
+def test_post_page_escapes_what_users_wrote(client: TestClient) -> None:
+    ada = new_user(client)
+    post = new_post(client, ada, "<script>alert(1)</script>", body="<img src=x onerror=alert(1)>")
+    page = client.get(f"/p/{post['id']}").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert "<img" not in page
+
+
+def test_index_shows_published_posts_only_and_filters_by_tag(client: TestClient) -> None:
+    ada = new_user(client)
+    new_post(client, ada, "Public one", published=True, tags=["x"])
+    new_post(client, ada, "Public two", published=True, tags=["y"])
+    new_post(client, ada, "Draft", published=False, tags=["x"])
+    index = client.get("/").text
+    assert "Public one" in index and "Public two" in index and "Draft" not in index
+    tagged = client.get("/?tag=x").text
+    assert "Public one" in tagged and "Public two" not in tagged
