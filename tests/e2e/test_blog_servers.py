@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from .servers import (
     EXAMPLES_DIR,
@@ -21,6 +22,7 @@ from .servers import (
     server_command,
     server_environment,
 )
+from .test_browser_ajax import browser, page  # noqa: F401 - the browser fixtures, shared
 
 pytestmark = pytest.mark.e2e
 BLOG = EXAMPLES_DIR / "blog"
@@ -80,3 +82,27 @@ def test_blog_creates_and_lists_posts_under_a_real_server(blog_server: RunningSe
         again = client.post("/users", json={"email": f"{name}@example.com", "name": name})
         assert again.status_code == 409
         assert again.json()["constraint"] == "uq_users_email"
+
+
+@pytest.mark.parametrize("blog_server", ["uvicorn"], indirect=True)
+def test_a_browser_writes_a_post_with_the_form_and_finds_it_on_the_index(
+    blog_server: RunningServer,
+    page: Page,  # noqa: F811 - the fixture imported above
+) -> None:
+    httpx.post(
+        blog_server.url("/users"), json={"email": "writer@example.com", "name": "Writer"}
+    ).raise_for_status()
+    page.goto(blog_server.url("/write"))
+    page.select_option("select[name=author_id]", label="Writer")
+    page.fill("input[name=title]", "Written in <Chromium>")
+    page.fill("textarea[name=body]", "Hello from a real browser.")
+    page.fill("input[name=tags]", "browser, e2e")
+    page.check("input[name=published]")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Written in <Chromium>")
+    expect(page.locator("#body")).to_have_text("Hello from a real browser.")
+    page.click("text=All posts")
+    expect(page.locator("article h2 a")).to_contain_text(["Written in <Chromium>"])
+    page.click("a.tag >> text=e2e")
+    expect(page).to_have_url(blog_server.url("/?tag=e2e"))
+    expect(page.locator("h1")).to_have_text("Posts tagged e2e")
