@@ -26,6 +26,7 @@ import contextlib
 import functools
 import inspect
 import sys
+import threading
 import typing
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -87,6 +88,8 @@ class Database:
         self._async_engine: AsyncEngine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._async_sessions: async_sessionmaker[AsyncSession] | None = None
+        # Engines are made on first use (no connection, no file before that), once.
+        self._lock = threading.Lock()
         if app is not None:
             self.init_app(app)
 
@@ -142,14 +145,18 @@ class Database:
     def engine(self) -> Engine:
         """The SQLAlchemy engine (created on first use; connections open lazily)."""
         if self._engine is None:
-            self._engine = create_sync_engine(self.config)
+            with self._lock:
+                if self._engine is None:
+                    self._engine = create_sync_engine(self.config)
         return self._engine
 
     @property
     def async_engine(self) -> AsyncEngine:
         """The async engine, for async sessions (aiosqlite or psycopg's async mode)."""
         if self._async_engine is None:
-            self._async_engine = create_async_engine_for(self.config)
+            with self._lock:
+                if self._async_engine is None:
+                    self._async_engine = create_async_engine_for(self.config)
         return self._async_engine
 
     @property
