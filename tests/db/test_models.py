@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -117,6 +118,13 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path: Path) -> No
     db.engine.dispose()
 
 
+def test_relative_sqlite_path_is_in_the_instance_folder(tmp_path: Path) -> None:
+    db = Database(App(settings={"DATABASE_URL": "sqlite:///blog.db"}), root_path=tmp_path)
+    assert db.config.url.database == str(tmp_path / "instance" / "blog.db")
+    memory = Database(App(settings={"DATABASE_URL": "sqlite://"}), root_path=tmp_path)
+    assert memory.config.is_memory
+
+
 def test_instance_folder_defaults_next_to_the_module_creating_the_database() -> None:
     db = Database(App(settings={}))
     assert db.root_path == Path(__file__).resolve().parent
@@ -154,3 +162,25 @@ def test_an_app_has_one_database(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="already has a Database"):
         Database(app, root_path=tmp_path)
     assert Database.of(app).app is app
+
+
+def test_in_memory_sqlite_is_one_database_for_every_thread(
+    make_client: Callable[..., Any], tmp_path: Path
+) -> None:
+    from trellis.db import Session
+
+    from .models import Base
+
+    app = App(settings={"DATABASE_URL": "sqlite://"})
+    db = Database(app, model=Base, root_path=tmp_path)
+    db.create_all()
+
+    @app.post("/users/{name}")
+    def create(name: str, session: Session) -> dict[str, int]:
+        session.add(User(email=f"{name}@example.com", name=name))
+        return {"users": len(session.scalars(select(User)).all())}
+
+    client = make_client(app)
+    assert client.post("/users/a").json() == {"users": 1}
+    assert client.post("/users/b").json() == {"users": 2}
+    db.engine.dispose()

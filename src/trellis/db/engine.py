@@ -2,7 +2,8 @@
 
 Settings (all optional; `TRELLIS_` environment variables or `App(settings={...})`):
 
-DATABASE_URL                 default `sqlite:///<instance folder>/app.db`
+DATABASE_URL                 default `sqlite:///<instance folder>/app.db`; a relative SQLite
+                             path (`sqlite:///blog.db`) is relative to the instance folder
 DATABASE_POOL_SIZE           connections kept open per process (default 5)
 DATABASE_MAX_OVERFLOW        extra connections allowed under load (default 10)
 DATABASE_POOL_TIMEOUT        seconds to wait for a free connection (default 10)
@@ -57,6 +58,16 @@ class DatabaseConfig:
                     "DATABASE_URL is not a database URL; use for example "
                     "sqlite:///path/app.db or postgresql+psycopg://user@host/dbname."
                 ) from None
+        database = url.database
+        if (
+            url.get_backend_name() == "sqlite"
+            and database
+            and database != ":memory:"
+            and not database.startswith("file:")
+            and not Path(database).is_absolute()
+        ):
+            # sqlite:///app.db means the instance folder, wherever the command was started.
+            url = url.set(database=str(instance_path / database))
         if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
             # psycopg 3 is the PostgreSQL driver Trellis installs ([postgres] extra).
             url = url.set(drivername="postgresql+psycopg")
