@@ -12,9 +12,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from trellis import App, ConfigurationError
-from trellis.db import Database, Model, select
+from trellis.db import Database, Model, Session, select
 
-from .models import Post, Tag, User
+from .models import Base, Post, Tag, User
 
 MakeDb = Callable[..., tuple[App, Database]]
 
@@ -167,10 +167,6 @@ def test_an_app_has_one_database(tmp_path: Path) -> None:
 def test_in_memory_sqlite_is_one_database_for_every_thread(
     make_client: Callable[..., Any], tmp_path: Path
 ) -> None:
-    from trellis.db import Session
-
-    from .models import Base
-
     app = App(settings={"DATABASE_URL": "sqlite://"})
     db = Database(app, model=Base, root_path=tmp_path)
     db.create_all()
