@@ -462,6 +462,7 @@ def test_filters_and_sorting_from_the_query(
     "query",
     [
         "author=1 OR 1=1",
+        "author=1&author=2",
         "author=abc",
         "views__gte=1;DELETE FROM posts",
         "sort=views;DROP TABLE posts",
