@@ -7,19 +7,18 @@ and a JSON API.
 
 Set TRELLIS_DATABASE_URL=postgresql+psycopg://user@host/blog to use PostgreSQL instead; the code
 does not change. The HTML form and the JSON API validate input with the same pydantic model.
+`GET /posts` and `GET /posts/{id}` serve browsers their template and programs JSON, YAML or XML.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import jinja2
 import pydantic
 from sqlalchemy.exc import IntegrityError
 
-from trellis import App, HTMLResponse, RedirectResponse, Request, Response
+from trellis import App, RedirectResponse, Request, Template, render
 from trellis.db import (
     CheckConstraint,
     Column,
@@ -138,16 +137,6 @@ post_listing = Filters(
 )
 
 
-# Until the framework's own template layer is merged here, a plain autoescaping Jinja2 environment.
-templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
-)
-
-
-def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**context), status)
-
-
 def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:180] or "post"
 
@@ -173,7 +162,8 @@ def create_app(settings: dict[str, Any] | None = None) -> App:
         session.flush()  # a duplicate email is a 409 naming uq_users_email
         return {"id": user.id, "email": user.email, "name": user.name}, 201
 
-    @app.get("/posts")
+    # Programs get JSON (or YAML, XML, CSV); browsers get the route's template.
+    @app.get("/posts", template="posts.html")
     def list_posts(request: Request, session: Session) -> dict[str, Any]:
         statement = post_listing.apply(select(Post), request)
         tag = request.query.get("tag")
@@ -187,7 +177,7 @@ def create_app(settings: dict[str, Any] | None = None) -> App:
         session.flush()  # a duplicate slug is a 409 naming uq_posts_slug
         return post_detail(post), 201
 
-    @app.get("/posts/{id}")
+    @app.get("/posts/{id}", template="post.html")
     def show_post(id: int, session: Session) -> dict[str, Any]:
         statement = (
             select(Post)
@@ -208,7 +198,7 @@ def create_app(settings: dict[str, Any] | None = None) -> App:
     # -- HTML pages --
 
     @app.get("/")
-    def index(request: Request, session: Session, tag: str | None = None) -> HTMLResponse:
+    def index(request: Request, session: Session, tag: str | None = None) -> Template:
         statement = (
             select(Post)
             .where(Post.published)
@@ -220,16 +210,12 @@ def create_app(settings: dict[str, Any] | None = None) -> App:
         page = session.paginate(statement, request, per_page=10)
         return render("index.html", page=page, tag=tag)
 
-    @app.get("/p/{id}")
-    def post_page(id: int, session: Session) -> HTMLResponse:
-        return render("post.html", post=session.get_or_404(Post, id))
-
     @app.get("/write")
-    def write_form(session: Session) -> HTMLResponse:
+    def write_form(session: Session) -> Template:
         return render("write.html", errors={}, values={}, authors=authors(session))
 
     @app.post("/write")
-    def write(request: Request, session: Session) -> Response:
+    def write(request: Request, session: Session) -> Template | RedirectResponse:
         form = request.form()
         values = {key: form.get(key) or "" for key in ("title", "body", "author_id", "tags")}
         values["published"] = form.get("published") == "true"
@@ -237,15 +223,17 @@ def create_app(settings: dict[str, Any] | None = None) -> App:
             data = NewPost.model_validate(values)
         except pydantic.ValidationError as exc:
             errors = {str(e["loc"][0]): e["msg"] for e in exc.errors(include_url=False)}
-            return render("write.html", 422, errors=errors, values=values, authors=authors(session))
+            context = {"errors": errors, "values": values, "authors": authors(session)}
+            return Template("write.html", context, status=422)
         post = add_post(session, data)
         try:
             session.flush()
         except IntegrityError:
             session.rollback()
             errors = {"title": "A post with this title exists already; choose another."}
-            return render("write.html", 409, errors=errors, values=values, authors=authors(session))
-        return RedirectResponse(f"/p/{post.id}", 303)
+            context = {"errors": errors, "values": values, "authors": authors(session)}
+            return Template("write.html", context, status=409)
+        return RedirectResponse(f"/posts/{post.id}", 303)
 
     return app
 

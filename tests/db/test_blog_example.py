@@ -193,7 +193,7 @@ def test_submitting_the_form_creates_the_post_and_redirects_to_it(client: TestCl
         follow_redirects=False,
     )
     assert response.status_code == 303
-    page = client.get(response.headers["location"])
+    page = client.get(response.headers["location"], headers={"accept": "text/html"})
     assert "<h1>Via the form</h1>" in page.text
     index = client.get("/").text
     assert "Via the form" in index and 'href="/?tag=a"' in index
@@ -220,7 +220,7 @@ def test_duplicate_title_from_the_form_is_409_with_the_form_again(client: TestCl
 def test_post_page_escapes_what_users_wrote(client: TestClient) -> None:
     ada = new_user(client)
     post = new_post(client, ada, "<script>alert(1)</script>", body="<img src=x onerror=alert(1)>")
-    page = client.get(f"/p/{post['id']}").text
+    page = client.get(f"/posts/{post['id']}", headers={"accept": "text/html"}).text
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     assert "<img" not in page
 
@@ -234,3 +234,26 @@ def test_index_shows_published_posts_only_and_filters_by_tag(client: TestClient)
     assert "Public one" in index and "Public two" in index and "Draft" not in index
     tagged = client.get("/?tag=x").text
     assert "Public one" in tagged and "Public two" not in tagged
+
+
+def test_one_post_is_html_for_browsers_and_data_for_programs(client: TestClient) -> None:
+    ada = new_user(client)
+    post = new_post(client, ada, "Negotiated", tags=["n"])
+    url = f"/posts/{post['id']}"
+    html = client.get(url, headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert html.headers["content-type"].startswith("text/html")
+    assert "<h1>Negotiated</h1>" in html.text
+    assert client.get(url).json()["title"] == "Negotiated"
+    yaml_body = client.get(url, headers={"accept": "application/yaml"})
+    assert yaml_body.headers["content-type"].startswith("application/yaml")
+    assert "title: Negotiated" in yaml_body.text
+
+
+def test_the_page_of_posts_is_negotiated_too(client: TestClient) -> None:
+    ada = new_user(client)
+    for i in range(12):
+        new_post(client, ada, f"Archived {i:02}")
+    html = client.get("/posts?sort=title", headers={"accept": "text/html"}).text
+    assert "All posts (12)" in html and 'rel="next" href="/posts?sort=title&amp;page=2"' in html
+    xml = client.get("/posts?sort=title", headers={"accept": "application/xml"})
+    assert xml.status_code == 200 and "<total>12</total>" in xml.text
