@@ -10,7 +10,7 @@ import pydantic
 import pytest
 import sqlalchemy.orm
 
-from trellis import App, HTTPError, Request, Response
+from trellis import App, HTTPError, Request, Response, Template
 from trellis.db import AsyncSession, Database, FilterField, Filters, Session, select
 from trellis.testing import TestClient
 
@@ -103,6 +103,18 @@ def test_returned_server_error_response_rolls_back(
         return "try later", 503
 
     assert client.post("/503").status_code == 503
+    assert count_users(db) == 0
+
+
+def test_returned_server_error_template_rolls_back(
+    app: App, db: Database, client: TestClient
+) -> None:
+    @app.post("/maintenance")
+    def maintenance(session: Session) -> Template:
+        session.add(User(email="a@example.com", name="A"))
+        return Template("missing.html", status=503)
+
+    client.post("/maintenance")
     assert count_users(db) == 0
 
 

@@ -44,6 +44,7 @@ from ..errorpages import http_error_response, server_error_response
 from ..errors import ConfigurationError, HTTPError
 from ..handlers import is_async_callable
 from ..responses import Response
+from ..templates import Template
 from .engine import DatabaseConfig, create_async_engine_for, create_sync_engine
 from .errors import ConflictError, conflict_response, translate
 from .models import Model
@@ -334,7 +335,7 @@ def _session_parameters(endpoint: Callable[..., Any]) -> tuple[list[str], list[s
 
 def _failed(result: Any) -> bool:
     """A returned 5xx response means the handler failed: its writes roll back."""
-    if isinstance(result, Response):
+    if isinstance(result, Response | Template):
         return result.status >= 500
     if type(result) is tuple and len(result) >= 2 and isinstance(result[1], int):
         return bool(result[1] >= 500)
