@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert
 
@@ -38,11 +39,8 @@ fortune = Table(
     Column("message", String(2048), nullable=False),
 )
 
-FORTUNES_TEMPLATE = """<!DOCTYPE html>
-<html><head><title>Fortunes</title></head><body><table>
-<tr><th>id</th><th>message</th></tr>
-{% for f in fortunes %}<tr><td>{{ f.id }}</td><td>{{ f.message }}</td></tr>
-{% endfor %}</table></body></html>"""
+# The one fortunes template, read by every framework (Trellis loads it from templates/ itself).
+FORTUNES_TEMPLATE = (Path(__file__).parent / "templates" / "fortunes.html").read_text()
 
 
 def database_url() -> str:

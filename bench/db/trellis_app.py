@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import jinja2
-from common import ADDED_FORTUNE, FORTUNES_TEMPLATE, database_url, random_id
+from common import ADDED_FORTUNE, database_url, random_id
 
-from trellis import App
+from trellis import App, Template, render
 from trellis.db import Database, Mapped, Model, Session, String, mapped_column, select
 
 app = App(settings={"DATABASE_URL": database_url(), "DATABASE_POOL_SIZE": "4"})
 db = Database(app)
-template = jinja2.Environment(autoescape=True).from_string(FORTUNES_TEMPLATE)
 
 
 class World(Model):
@@ -32,8 +30,8 @@ def single_query(session: Session) -> dict[str, int]:
 
 
 @app.get("/fortunes")
-def fortunes(session: Session) -> str:
+def fortunes(session: Session) -> Template:
     rows = list(session.scalars(select(Fortune)))
     rows.append(Fortune(id=0, message=ADDED_FORTUNE))
     rows.sort(key=lambda f: f.message)
-    return template.render(fortunes=rows)
+    return render("fortunes.html", fortunes=rows)
