@@ -374,13 +374,16 @@ def format_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> st
     )
 
 
-def _add_apikeys_command() -> None:
-    from .auth.apikeys_cli import apikeys
+def _register_extensions() -> None:
+    from trellis.auth.apikeys_cli import apikeys
+    from trellis.db.cli import db_group, shell_command
 
+    main.add_command(db_group)
+    main.add_command(shell_command)
     main.add_command(apikeys)
 
 
-_add_apikeys_command()
+_register_extensions()
 
 if __name__ == "__main__":
     main()
