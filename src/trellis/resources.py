@@ -3,7 +3,7 @@
     from trellis.resources import Resource
 
     Resource(
-        app, Item, engine=engine,                 # any mapped class with a single primary key
+        app, Item,                  # a model with one primary key, in the app's Database
         filters=["status"], ordering=["name", "price"],
         scopes={"read": "items:read", "write": "items:write"},
     )
@@ -99,12 +99,10 @@ class Resource:
         self.name = name or str(self.table.name)
         self.path = (path or f"/{self.table.name}").rstrip("/")
         if sessions is None:
-            if engine is None:
-                raise ConfigurationError(
-                    f"Resource({model.__name__}) needs engine=... or sessions=... "
-                    "(a sessionmaker) to reach the database."
-                )
-            sessions = sessionmaker(engine, expire_on_commit=False)
+            if engine is not None:
+                sessions = sessionmaker(engine, expire_on_commit=False)
+            else:
+                sessions = _database_sessions(app, model)
         self.sessions = sessions
         self.schema = schema or _schema_from_columns(model, self.columns, "", exclude=())
         generated = _generated_pk(self.pk)
@@ -553,6 +551,24 @@ class Resource:
             {"etag": _etag(data), **(headers or {})},
             "application/json",
         )
+
+
+def _database_sessions(app: Any, model: type[Any]) -> Callable[[], Session]:
+    """Sessions of the app's `Database` (trellis.db), made on first use."""
+    from .db import Database
+
+    try:
+        database = Database.of(app)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"Resource({model.__name__}) needs the app's database: create `Database(app)` "
+            "first (trellis.db), or pass engine=... or sessions=...."
+        ) from None
+
+    def session() -> Session:
+        return database.sessionmaker()
+
+    return session
 
 
 # -- schemas from columns --

@@ -33,11 +33,11 @@ import re
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError, HTTPError
+from ..security.ratelimit import Rate, RateLimitStorage, client_address, storage_from_setting
 from .keystore import (
     KEY_TAG,
     PREFIX_LENGTH,
@@ -46,7 +46,6 @@ from .keystore import (
     generate_key,
     hash_secret,
     parse_duration,
-    parse_rate,
 )
 from .scopes import APIKey, current_api_key, required_scopes, requires_scope
 
@@ -73,64 +72,18 @@ _NOT_LOOKED_UP = object()
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 
-@dataclass
-class _Window:
-    started: float
-    count: int
-
-
-class _FixedWindowLimiter:
-    """At most `limit` hits per `period` seconds per key, in memory.
-
-    Memory is bounded: counters of past windows are dropped when a new window starts, and at most
-    `max_keys` keys are tracked per window (beyond that, new keys share one counter).
-    """
-
-    def __init__(self, max_keys: int = 10_000) -> None:
-        self._windows: dict[str, _Window] = {}
-        self._lock = threading.Lock()
-        self._max_keys = max_keys
-
-    def hit(self, key: str, limit: int, period: float, now: float) -> float:
-        """Count one hit; return 0 if allowed, else the seconds until the key may retry."""
-        with self._lock:
-            window = self._windows.get(key)
-            if window is None or now - window.started >= period:
-                if window is None and len(self._windows) >= self._max_keys:
-                    self._windows = {
-                        k: w for k, w in self._windows.items() if now - w.started < period
-                    }
-                    if len(self._windows) >= self._max_keys:
-                        key = "\0overflow"
-                        window = self._windows.get(key)
-                if window is None or now - window.started >= period:
-                    window = self._windows[key] = _Window(now, 0)
-            window.count += 1
-            if window.count > limit:
-                return max(period - (now - window.started), 0.001)
-            return 0.0
-
-    def blocked_for(self, key: str, limit: int, period: float, now: float) -> float:
-        """Seconds until `key` may try again without counting a hit (0 if it may now)."""
-        window = self._windows.get(key)
-        if window is None or window.count <= limit or now - window.started >= period:
-            return 0.0
-        return max(period - (now - window.started), 0.001)
-
-    def __len__(self) -> int:
-        return len(self._windows)
-
-
 _authenticators: weakref.WeakKeyDictionary[App, APIKeys] = weakref.WeakKeyDictionary()
 
 
 class APIKeys:
     """Check API keys on the routes that need them (`@requires_scope`, or an `APIKey` parameter).
 
-    `store` holds the keys (an `APIKeyStore`; by default one on `database_url`, the
-    `DATABASE_URL` setting, or SQLite `instance/app.db`). `rate_limit` (e.g. "1000/hour") is
-    every key's default limit, which a key's own `rate_limit` overrides; `failure_limit` caps
-    failed attempts per client address. `trellis apikeys ...` finds this object through the app.
+    `store` holds the keys: by default the table `trellis_api_keys` in the app's `Database`
+    (`trellis.db`; its migrations include the table), else in `database_url` or DATABASE_URL.
+    `rate_limit` (e.g. "1000/hour") is every key's default limit, which a key's own `rate_limit`
+    overrides; `failure_limit` caps failed attempts per client address. Both count in
+    `limit_storage`, by default the app's RATE_LIMIT_STORAGE (memory, or Redis to share the
+    counts between processes). `trellis apikeys ...` finds this object through the app.
     """
 
     def __init__(
@@ -144,36 +97,38 @@ class APIKeys:
         touch_interval: float = 60.0,
         rate_limit: str | None = None,
         failure_limit: str = "30/minute",
+        limit_storage: RateLimitStorage | None = None,
         create_table: bool = True,
     ) -> None:
         from ..app import App as AppType
-        from .scopes import APIKey as APIKeyType
 
         if not isinstance(app, AppType):
             raise ConfigurationError("APIKeys(app, ...) needs the trellis App.")
-        if store is None:
-            url = database_url or app.settings.get("DATABASE_URL") or "sqlite:///instance/app.db"
-            store = APIKeyStore.from_url(str(url))
         self.app = app
-        self.store = store
+        self.store = store if store is not None else _default_store(app, database_url)
         self.cache_ttl = cache_ttl
         self.cache_size = cache_size
         self.touch_interval = touch_interval
-        self.default_rate = parse_rate(rate_limit) if rate_limit else None
-        self.failure_rate = parse_rate(failure_limit)
+        self.default_rate = Rate.parse(rate_limit) if rate_limit else None
+        self.failure_rate = Rate.parse(failure_limit)
+        # Counters live where the app's rate limits live (RATE_LIMIT_STORAGE: memory or Redis).
+        self.limits = limit_storage or storage_from_setting(app.settings.rate_limit_storage)
         self._cache: collections.OrderedDict[str, tuple[float, StoredKey | None]] = (
             collections.OrderedDict()
         )
         self._cache_lock = threading.Lock()
         self._touched: dict[int, float] = {}
-        self._limiter = _FixedWindowLimiter()
+        # Client addresses refused for too many failures, and until when (a bounded dict).
+        self._blocked: dict[str, float] = {}
         self._requirements: dict[Route, frozenset[str] | None] = {}
-        self._rates: dict[str, tuple[int, float]] = {}
+        self._rates: dict[str, Rate] = {}
         self.clock = time.monotonic
         _authenticators[app] = self
         app.before_request(self._check_request)
         app.teardown(_forget_current_key)
-        app.provide(APIKeyType, self._provide_key)
+        app.provide(APIKey, self._provide_key)
+        app.on_startup(self._exempt_key_routes_from_csrf)
+        self._exempt_key_routes_from_csrf()
         if create_table:
             app.on_startup(self.store.create_table)
 
@@ -243,18 +198,20 @@ class APIKeys:
                 "in the X-API-Key header.",
                 error=None,
             )
-        client = request.client
-        failures = f"fail:{client[0] if client else '?'}"
+        address = client_address(request)
         # A client over its failure limit is answered before any lookup: a flood of guesses
         # costs the database nothing.
-        blocked = self._limiter.blocked_for(failures, *self.failure_rate, now)
-        if blocked:
-            raise _too_many(blocked, "Too many failed API key attempts from this address.")
+        until = self._blocked.get(address)
+        if until is not None and until > now:
+            raise _too_many(until - now, "Too many failed API key attempts from this address.")
         key = self._verify(presented, now)
         if key is None:
-            retry = self._limiter.hit(failures, *self.failure_rate, now)
-            if retry:
-                raise _too_many(retry, "Too many failed API key attempts from this address.")
+            decision = self.limits.hit(f"apikey-failures:{address}", self.failure_rate)
+            if not decision.allowed:
+                self._block(address, now + decision.retry_after, now)
+                raise _too_many(
+                    decision.retry_after, "Too many failed API key attempts from this address."
+                )
             raise _unauthorized("The API key is not valid.")
         wall = datetime.now(UTC)
         if key.revoked_at is not None:
@@ -332,17 +289,34 @@ class APIKeys:
             }
         self.store.touch(key.id, wall)
 
+    def _block(self, address: str, until: float, now: float) -> None:
+        blocked = self._blocked
+        if len(blocked) >= self.cache_size:
+            self._blocked = blocked = {a: t for a, t in blocked.items() if t > now}
+            if len(blocked) >= self.cache_size:
+                return  # the shared counter still refuses them, one lookup each
+        blocked[address] = until
+
     def _apply_rate_limit(self, key: APIKey) -> None:
         rate = self.default_rate
         if key.rate_limit:
             rate = self._rates.get(key.rate_limit)
             if rate is None:
-                rate = self._rates[key.rate_limit] = parse_rate(key.rate_limit)
+                rate = self._rates[key.rate_limit] = Rate.parse(key.rate_limit)
         if rate is None:
             return
-        retry = self._limiter.hit(f"key:{key.id}", *rate, self.clock())
-        if retry:
-            raise _too_many(retry, f"The API key {KEY_TAG}_{key.prefix} is over its rate limit.")
+        decision = self.limits.hit(f"apikey:{key.id}", rate)
+        if not decision.allowed:
+            raise _too_many(
+                decision.retry_after, f"The API key {KEY_TAG}_{key.prefix} is over its rate limit."
+            )
+
+    def _exempt_key_routes_from_csrf(self) -> None:
+        # Routes that take an APIKey are authenticated by a header, not the session cookie.
+        for route in self.app.routes:
+            if self._requirement(route) is not None:
+                route.options.setdefault("csrf", False)
+        self._requirements.clear()  # handlers may still be compiled differently at start-up
 
     def forget(self, prefix: str | None = None) -> None:
         """Drop cached lookups (one prefix, or all) so the next request reads the database."""
@@ -384,6 +358,22 @@ class APIKeys:
     def all(self) -> list[APIKey]:
         """Every key, newest first (revoked and expired ones included)."""
         return self.store.all()
+
+
+def _default_store(app: App, database_url: str | None) -> APIKeyStore:
+    """The app's Database (its engine and metadata, so migrations include the table), else a
+    store of its own on `database_url`, DATABASE_URL or SQLite instance/app.db."""
+    if database_url is None:
+        from ..db import Database
+
+        try:
+            database = Database.of(app)
+        except ConfigurationError:
+            pass
+        else:
+            return APIKeyStore(lambda: database.engine, metadata=database.metadata)
+    url = database_url or app.settings.get("DATABASE_URL") or "sqlite:///instance/app.db"
+    return APIKeyStore.from_url(str(url))
 
 
 def _forget_current_key(request: Request, exc: BaseException | None) -> None:

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ConfigurationError
 from .scopes import APIKey, check_scope
 
 TABLE_NAME = "trellis_api_keys"
@@ -38,18 +37,6 @@ def hash_secret(secret: str) -> str:
     a slow password hash would only make every API request slow.
     """
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def parse_rate(text: str) -> tuple[int, float]:
-    """Read `100/minute`, `10/second`, `5000/hour` or `20000/day` as (limit, period)."""
-    match = re.fullmatch(r"\s*(\d{1,9})\s*/\s*(second|minute|hour|day)\s*", text or "")
-    if not match or int(match.group(1)) == 0:
-        raise ConfigurationError(
-            f"Rate {text!r} is not understood; write it like '100/minute' "
-            "(units: second, minute, hour, day)."
-        )
-    periods = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
-    return int(match.group(1)), periods[match.group(2)]
 
 
 def normalize_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
@@ -188,7 +175,9 @@ class APIKeyStore:
             raise ValueError("A key needs a name of 1 to 100 characters, e.g. --name ci.")
         checked = normalize_scopes(scopes)
         if rate_limit is not None:
-            parse_rate(rate_limit)
+            from ..security.ratelimit import Rate
+
+            Rate.parse(rate_limit)
         now = _now()
         values = {
             "name": name,
