@@ -11,37 +11,31 @@ with `observations:read` and written with `observations:write`.
     trellis run examples/modelapi/app.py
     python examples/modelapi/client.py --key trk_...       # or open http://127.0.0.1:8000/docs
 
-Keys live in DATABASE_URL (TRELLIS_DATABASE_URL), by default a SQLite file in
-examples/modelapi/instance/.
+Keys and observations live in the app's database: DATABASE_URL (TRELLIS_DATABASE_URL), by
+default a SQLite file in examples/modelapi/instance/.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Annotated, Literal
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from trellis import App, HTTPError, RedirectResponse
 from trellis.auth.apikeys import APIKeys, requires_scope
+from trellis.db import Database, Mapped, Model, String, mapped_column
 from trellis.openapi import OpenAPI
 from trellis.resources import Resource
 
-HERE = Path(__file__).resolve().parent
 SPECIES = ("setosa", "versicolor", "virginica")
 Species = Literal["setosa", "versicolor", "virginica"]
 Measurement = Annotated[float, Field(ge=0, le=100, description="Centimetres.")]
 
 app = App()
-keys = APIKeys(
-    app,
-    database_url=app.settings.get("DATABASE_URL") or f"sqlite:///{HERE / 'instance' / 'keys.db'}",
-    rate_limit="6000/minute",
-)
+db = Database(app)
+keys = APIKeys(app, rate_limit="6000/minute")
 OpenAPI(
     app,
     title="Iris model API",
@@ -59,11 +53,7 @@ OpenAPI(
 )
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class Observation(Base):
+class Observation(Model):
     """One flower measured in the field (centimetres) and the species a botanist named."""
 
     __tablename__ = "observations"
@@ -73,19 +63,18 @@ class Observation(Base):
     sepal_width: Mapped[float]
     petal_length: Mapped[float]
     petal_width: Mapped[float]
-    species: Mapped[str | None] = mapped_column(sa.String(20))
-    observer: Mapped[str] = mapped_column(sa.String(100), default="anonymous")
+    species: Mapped[str | None] = mapped_column(String(20))
+    observer: Mapped[str] = mapped_column(String(100), default="anonymous")
 
 
 Resource(
     app,
     Observation,
-    engine=keys.store.engine,
     filters=["species", "observer"],
     ordering=["petal_length", "sepal_length"],
     scopes={"read": "observations:read", "write": "observations:write"},
 )
-app.on_startup(lambda: Base.metadata.create_all(keys.store.engine))
+app.on_startup(db.create_all)  # a demo: a long-lived database would use `trellis db upgrade`
 
 
 class Flower(BaseModel):
