@@ -322,6 +322,13 @@ def docs(browser: Browser, model_api: ModelAPI) -> Iterator[Page]:
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The app's default Content-Security-Policy applies to the docs page too: nothing inline.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(model_api.server.url("/docs"))
@@ -335,7 +342,8 @@ def docs(browser: Browser, model_api: ModelAPI) -> Iterator[Page]:
     assert all(url.startswith(model_api.server.base_url) for url in requests), requests
 
 
-def test_docs_page_lists_every_endpoint(docs: Page) -> None:
+def test_docs_page_lists_every_endpoint(docs: Page, model_api: ModelAPI) -> None:
+    assert "default-src 'self'" in model_api.server.get("/docs").headers["content-security-policy"]
     operations = docs.locator("details.operation")
 
     expect(operations).to_have_count(9)
