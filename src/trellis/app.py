@@ -98,9 +98,21 @@ class App(Router):
 
     def _compile_route(self, route: Route) -> None:
         try:
-            route.call = compile_handler(route.endpoint, route.param_converters, self._providers)
+            route.call = self._compile_handler(route)
         except UnresolvedParameterError:
             route.call = None  # a provider may still be registered; checked again at start-up
+
+    def _compile_handler(self, route: Route) -> CompiledHandler:
+        # `sync_to_thread=False` on a route: its sync handler does not block, so ASGI calls it
+        # on the event loop instead of paying a thread-pool hop per request.
+        to_thread = route.options.get("sync_to_thread", True)
+        if not isinstance(to_thread, bool):
+            raise ConfigurationError(
+                f"Route {route.path!r}: sync_to_thread must be True or False, not {to_thread!r}."
+            )
+        return compile_handler(
+            route.endpoint, route.param_converters, self._providers, to_thread=to_thread
+        )
 
     def provide(self, annotation: Any, factory: Provider) -> None:
         """Fill handler parameters annotated with `annotation` by calling `factory(request)`."""
@@ -197,9 +209,7 @@ class App(Router):
         for route in self.routes:
             if route.call is None:
                 # Raises the ConfigurationError naming the handler and parameter.
-                route.call = compile_handler(
-                    route.endpoint, route.param_converters, self._providers
-                )
+                route.call = self._compile_handler(route)
         for func in self._startup:
             result = func()
             if inspect.isawaitable(result):
@@ -403,6 +413,8 @@ class App(Router):
         kwargs = build(request) if build is not None else {}
         if handler.is_async:
             return await handler.endpoint(**kwargs)
+        if not handler.to_thread:
+            return handler.endpoint(**kwargs)
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
         call = functools.partial(context.run, handler.endpoint, **kwargs)
