@@ -65,6 +65,12 @@ class ASGIRequest(Request):
     def _raw_scheme(self) -> str:
         return str(self.scope.get("scheme", "http"))
 
+    def _host_header(self) -> str | None:
+        for name, value in self.scope["headers"]:
+            if name == b"host":
+                return str(value.decode("latin-1"))
+        return None
+
     def _server(self) -> tuple[str, int | None]:
         server = self.scope.get("server")
         return (server[0], server[1]) if server else ("localhost", None)

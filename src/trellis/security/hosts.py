@@ -13,6 +13,7 @@ from ..responses import Response
 # SECURITY: a Host value must be a plain name or IP literal with an optional port; anything else
 # (userinfo, paths, fragments) could make "evil.com/.example.org" pass a suffix rule.
 _HOST_RE = re.compile(r"(?:[a-z0-9.-]+|\[[a-f0-9:.]+\])(?::[0-9]+)?\Z")
+_ACCEPTED_CACHE_SIZE = 256
 
 
 def split_host(host: str) -> str:
@@ -43,13 +44,20 @@ def host_check_middleware(
             name.endswith(suffix) or name == suffix[1:] for suffix in suffixes
         )
 
+    # PERF: Host values already accepted, so the usual request costs one dict lookup. Bounded,
+    # since clients choose the value (only allowed names get in, but ports and case vary).
+    accepted: dict[str, None] = {}
+
     def check_host(request: Request) -> Generator[None, Response, Any]:
         raw = request.host
-        if not _HOST_RE.match(raw.strip().lower()) or not allowed(split_host(raw)):
-            detail = f"The Host header {raw!r} is not served here."
-            if request.app.settings.debug:
-                detail += " Add it to the ALLOWED_HOSTS setting (TRELLIS_ALLOWED_HOSTS)."
-            raise HTTPError(400, detail)
+        if raw not in accepted:
+            if not _HOST_RE.match(raw.strip().lower()) or not allowed(split_host(raw)):
+                detail = f"The Host header {raw!r} is not served here."
+                if request.app.settings.debug:
+                    detail += " Add it to the ALLOWED_HOSTS setting (TRELLIS_ALLOWED_HOSTS)."
+                raise HTTPError(400, detail)
+            if len(accepted) < _ACCEPTED_CACHE_SIZE:
+                accepted[raw] = None
         yield
 
     return check_host
