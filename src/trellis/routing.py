@@ -437,8 +437,32 @@ class Router:
             allowed.update(leaf)
         root = self._root
         if root.static or root.params or root.catchall:
-            values: list[Any] = []
             parts = path[1:].split("/") if path != "/" else []
+            # PERF: first follow the first choice at every level (static child, else the first
+            # parameter that converts) without recursion. The depth-first walk tries choices in
+            # the same order, so when this path ends in a route it is the walk's answer too;
+            # otherwise the walk runs (backtracking, {x:path}, and `allowed` for 405).
+            node: _Node | None = root
+            values: list[Any] = []
+            for part in parts:
+                assert node is not None
+                child = node.static.get(part)
+                if child is None and part:
+                    for converter, param_child in node.params:
+                        try:
+                            values.append(converter.convert(part))
+                        except ValueError:
+                            continue
+                        child = param_child
+                        break
+                node = child
+                if node is None:
+                    break
+            if node is not None and node.leaf is not None:
+                route = node.leaf.get(method)
+                if route is not None:
+                    return route, dict(zip(route.param_names, values, strict=True)), _NONE_ALLOWED
+            values = []
             route = self._walk(root, parts, 0, method, values, allowed)
             if route is not None:
                 return route, dict(zip(route.param_names, values, strict=True)), _NONE_ALLOWED
