@@ -35,6 +35,30 @@ class LoadResult:
     p99_ms: float
     errors: int
     requests: int
+    # Requests per CPU-second the server processes used (0 when /proc is not available):
+    # what one core would serve, far less disturbed by other load than wall-clock req/s.
+    requests_per_cpu_second: float = 0.0
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its descendants; 0 without /proc."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime, stime (of the process) and cutime, cstime (of its reaped children).
+            total += sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def free_port() -> int:
@@ -199,7 +223,11 @@ def measure_all(
         for index in range(rounds):
             rng.shuffle(cells)
             for server, key, path in cells:
+                cpu_before = process_tree_cpu(server.process.pid)
                 result = run_wrk(server.url + path, duration, connections, threads)
+                cpu = process_tree_cpu(server.process.pid) - cpu_before
+                if cpu > 0:
+                    result.requests_per_cpu_second = result.requests / cpu
                 samples.setdefault((server, key), []).append(result)
             log(f"  loopback round {index + 1}/{rounds} done")
         results: dict[tuple[str, str], dict[str, LoadResult]] = {}

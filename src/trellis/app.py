@@ -306,7 +306,16 @@ class App(Router):
             outcome = self._route(request)
             if isinstance(outcome, CompiledHandler):
                 try:
-                    result = await self._call_async(outcome, request)
+                    # PERF: async and non-blocking sync handlers are called right here (no extra
+                    # coroutine per request); only thread-pool calls go through a helper.
+                    build = outcome.build
+                    kwargs = build(request) if build is not None else {}
+                    if outcome.is_async:
+                        result = await outcome.endpoint(**kwargs)
+                    elif not outcome.to_thread:
+                        result = outcome.endpoint(**kwargs)
+                    else:
+                        result = await self._call_in_thread(outcome.endpoint, kwargs)
                     response = self._after_handler(request, result)
                 except Exception as exc:
                     response = self._after_error(request, exc)
@@ -420,16 +429,10 @@ class App(Router):
                     return RedirectResponse(location, 308)
         return self.error_response(request, HTTPError(404, f"No route matches {request.path}."))
 
-    async def _call_async(self, handler: CompiledHandler, request: Request) -> Any:
-        build = handler.build
-        kwargs = build(request) if build is not None else {}
-        if handler.is_async:
-            return await handler.endpoint(**kwargs)
-        if not handler.to_thread:
-            return handler.endpoint(**kwargs)
+    async def _call_in_thread(self, endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        call = functools.partial(context.run, handler.endpoint, **kwargs)
+        call = functools.partial(context.run, endpoint, **kwargs)
         return await loop.run_in_executor(self.executor, call)
 
     @property
