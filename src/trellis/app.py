@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import pydantic
 
+from ._eagertask import run_eagerly
 from .errorpages import http_error_response, server_error_response
 from .errors import ConfigurationError, HTTPError
 from .handlers import (
@@ -580,7 +581,8 @@ def _call_sync(handler: CompiledHandler, request: Request) -> Any:
     build = handler.build
     if handler.is_async:
         coro = handler.endpoint(**build(request)) if build is not None else handler.endpoint()
-        return run_sync(coro)
+        # PERF: the coroutine's first step runs at once; the loop runs only if it waits.
+        return run_eagerly(coro, _thread_loop())
     if build is None:
         return handler.endpoint()
     return handler.endpoint(**build(request))
@@ -596,13 +598,17 @@ def run_sync(awaitable: Awaitable[Any]) -> Any:
 
     Used under WSGI for async handlers and async iterators; each worker thread keeps one loop.
     """
+    return _thread_loop().run_until_complete(awaitable)
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
     loop: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
     if loop is None or loop.is_closed():
         loop = asyncio.new_event_loop()
         _thread_loops.loop = loop
         with _all_loops_lock:
             _all_loops.append(loop)
-    return loop.run_until_complete(awaitable)
+    return loop
 
 
 def close_thread_loops() -> None:
