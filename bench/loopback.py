@@ -1,7 +1,7 @@
 """Over loopback HTTP: each app under a real server on 127.0.0.1, load from `wrk`.
 
-WSGI apps run under gunicorn (gthread workers, so connections are kept alive as uvicorn keeps
-them), ASGI apps under uvicorn with httptools and uvloop; every server gets the same number of
+WSGI apps run under gunicorn (gthread workers with one thread, so connections are kept alive
+as uvicorn keeps them), ASGI apps under uvicorn with httptools and uvloop; every server gets the same number of
 worker processes. Servers are stopped by PID.
 """
 
@@ -74,7 +74,7 @@ def server_command(spec: AppSpec, port: int, workers: int) -> list[str]:
             "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers),
             "--worker-class", "gthread",
-            "--threads", "4",
+            "--threads", "1",
             "--log-level", "warning",
             "--backlog", "2048",
         ]  # fmt: skip

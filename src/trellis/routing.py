@@ -306,7 +306,12 @@ class Router:
         name: str | None = None,
         **options: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register the decorated function for `path` and `methods`."""
+        """Register the decorated function for `path` and `methods`.
+
+        Option `sync_to_thread=False` declares a `def` handler that never blocks: under ASGI it
+        is then called on the event loop instead of in the thread pool (faster; a blocking
+        handler declared so would stall every request).
+        """
 
         def decorator(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             self.add_route(path, endpoint, methods, name=name, **options)
