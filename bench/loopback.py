@@ -1,8 +1,8 @@
 """Over loopback HTTP: each app under a real server on 127.0.0.1, load from `wrk`.
 
 WSGI apps run under gunicorn (gthread workers with one thread, so connections are kept alive
-as uvicorn keeps them), ASGI apps under uvicorn with httptools and uvloop; every server gets the same number of
-worker processes. Servers are stopped by PID.
+as uvicorn keeps them), ASGI apps under uvicorn with httptools and uvloop; every server gets
+the same number of worker processes. Servers are stopped by PID.
 """
 
 from __future__ import annotations
