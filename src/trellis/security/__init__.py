@@ -133,12 +133,13 @@ def _template_context(request: Request) -> dict[str, Any]:
 def install_security(app: App) -> None:
     """Add the security middleware and checks the app's settings ask for (App() calls this)."""
     settings = app.settings
-    from .headers import security_headers_middleware
+    from .headers import security_headers
 
-    headers = security_headers_middleware(settings)
+    headers = security_headers(settings)
     if headers is not None:
-        # Outermost, so early answers (400 for a bad Host, 429, CORS refusals) get them too.
-        app._middleware.insert(0, headers)
+        # A finisher, not a middleware: early answers (400 for a bad Host, 429, CORS refusals)
+        # get the headers too.
+        app._finishers.append(headers)
     if settings.cors_origins:
         from .cors import cors_middleware
 
