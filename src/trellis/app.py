@@ -186,6 +186,12 @@ class App(Router):
 
         self.add_route(prefix.rstrip("/") + "/{path:path}", serve_static, ("GET",), name=name)
 
+    def mount_dashboard(self, prefix: str, page: Any, **options: Any) -> Any:
+        """Serve a `trellis.dashboard.Dashboard` at `prefix` (its graph is checked now)."""
+        from .dashboard.mount import mount_dashboard
+
+        return mount_dashboard(self, prefix, page, **options)
+
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path for route `name`, e.g. `app.url_for("user", id=3)` -> "/users/3"."""
         return self.url_path_for(name, params)
