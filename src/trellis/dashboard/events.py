@@ -14,7 +14,6 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import AsyncGenerator
 from typing import Any
 
 logger = logging.getLogger("trellis.dashboard")
@@ -43,22 +42,17 @@ class LocalBroker:
                 with self._lock:
                     self._subscribers.discard((loop, queue))
 
-    async def subscribe(
-        self, heartbeat: float = HEARTBEAT_SECONDS
-    ) -> AsyncGenerator[str | None, None]:
-        """Yield each event name; None every `heartbeat` seconds of silence (keeps SSE alive)."""
-        entry = (asyncio.get_running_loop(), asyncio.Queue[str]())
+    def subscribe(self, heartbeat: float = HEARTBEAT_SECONDS) -> Subscription:
+        """Start listening now (call on the event loop that will iterate the subscription)."""
+        return Subscription(self, heartbeat)
+
+    def _add(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]) -> None:
         with self._lock:
             self._subscribers.add(entry)
-        try:
-            while True:
-                try:
-                    yield await asyncio.wait_for(entry[1].get(), heartbeat)
-                except TimeoutError:
-                    yield None
-        finally:
-            with self._lock:
-                self._subscribers.discard(entry)
+
+    def _remove(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]) -> None:
+        with self._lock:
+            self._subscribers.discard(entry)
 
     @property
     def subscriber_count(self) -> int:
@@ -93,8 +87,32 @@ class RedisBroker(LocalBroker):
 
     def close(self) -> None:
         self._thread.stop()
+        self._thread.join(timeout=2)  # it must not read from the connection we close next
         self._pubsub.close()
         self._redis.close()
+
+
+class Subscription:
+    """Event names as they are published; None after `heartbeat` seconds of silence (so a
+    stream can send a keep-alive and notice a client that went away). Close it when done."""
+
+    def __init__(self, broker: LocalBroker, heartbeat: float) -> None:
+        self._broker = broker
+        self._heartbeat = heartbeat
+        self._entry = (asyncio.get_running_loop(), asyncio.Queue[str]())
+        broker._add(self._entry)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> str | None:
+        try:
+            return await asyncio.wait_for(self._entry[1].get(), self._heartbeat)
+        except TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self._broker._remove(self._entry)
 
 
 _brokers: weakref.WeakKeyDictionary[Any, LocalBroker] = weakref.WeakKeyDictionary()

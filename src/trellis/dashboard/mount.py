@@ -14,7 +14,7 @@ can answer any browser.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -196,9 +196,10 @@ class MountedDashboard:
         )
 
     async def _event_stream(self) -> AsyncIterator[bytes]:
-        yield b"retry: 2000\nevent: ready\ndata: {}\n\n"
-        subscription: AsyncGenerator[str | None, None] = broker_for(self.app).subscribe()
+        subscription = broker_for(self.app).subscribe()
         try:
+            # Sent once listening, so a publish after the client saw it is never missed.
+            yield b"retry: 2000\nevent: ready\ndata: {}\n\n"
             async for event in subscription:
                 if event is None:
                     yield b": keep-alive\n\n"
@@ -207,7 +208,7 @@ class MountedDashboard:
                 if outputs:
                     yield b"event: refresh\ndata: " + dump_json({"outputs": outputs}) + b"\n\n"
         finally:
-            await subscription.aclose()
+            subscription.close()
 
 
 _NO_STORE = {"cache-control": "no-store"}

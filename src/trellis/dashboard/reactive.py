@@ -13,6 +13,7 @@ and only the calcs those outputs need, each at most once. It keeps no state betw
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import logging
 import threading
@@ -102,6 +103,9 @@ class Graph:
                         if read in self.outputs
                         else ""
                     )
+                    close = difflib.get_close_matches(read, readable, n=1)
+                    if close and not hint:
+                        hint = f" Did you mean {close[0]!r}?"
                     known = ", ".join(sorted(readable)) or "none"
                     raise GraphError(
                         f"{kind} {node.name!r} reads {read!r}, which is not an input or calc of "
