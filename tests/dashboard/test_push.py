@@ -85,7 +85,7 @@ def test_page_config_names_the_events_endpoint_and_timers(
 def test_refresh_every_below_half_a_second_is_refused() -> None:
     page = Dashboard("Live")
 
-    with pytest.raises(ValueError, match="at least 0.5 seconds"):
+    with pytest.raises(ValueError, match=r"at least 0\.5 seconds"):
 
         @page.text(refresh_every=0.01)
         def fast() -> int:

@@ -144,7 +144,7 @@ def test_defining_a_name_twice_is_refused() -> None:
     with pytest.raises(GraphError, match="defined twice"):
 
         @page.text()
-        def value() -> int:  # noqa: F811
+        def value() -> int:
             return 2
 
 
