@@ -156,7 +156,7 @@ def summary(region: str, months: int, filtered: list[dict[str, Any]]) -> str:
     )
 
 
-@page.table(page_size=12)
+@page.table(page_size=12, number_format=",.2f")
 def monthly_table(by_month: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
     return [
         {"month": month, **{p: round(v, 2) for p, v in sorted(values.items())}}
@@ -164,7 +164,7 @@ def monthly_table(by_month: dict[str, dict[str, float]]) -> list[dict[str, Any]]
     ]
 
 
-@page.table(sortable=False)
+@page.table(sortable=False, number_format=".2f")
 def price_list(products: list[str]) -> list[dict[str, Any]]:
     return [{"product": name, "price": PRODUCTS[name]} for name in products]
 

@@ -155,3 +155,21 @@ def test_value_box_formats_and_escapes() -> None:
 
     assert "1,234,568" in rendered.html and "&lt;Total&gt;" in rendered.html
     assert rendered.data == 1234567.8
+
+
+def test_table_formats_numbers_and_keeps_raw_values_for_sorting() -> None:
+    rendered = table_renderer(10, True, 100, ",.2f")([{"revenue": 12345.5, "ok": True}])
+
+    assert '<td class="tr-num" data-value="12345.5">12,345.50</td>' in rendered.html
+    assert "<td>True</td>" in rendered.html
+
+
+def test_svg_output_is_the_same_in_every_process() -> None:
+    from matplotlib.figure import Figure
+
+    def draw() -> str:
+        figure = Figure()
+        figure.subplots().plot([1, 3, 2])
+        return str(plot_renderer("svg")(figure).html)
+
+    assert draw() == draw()

@@ -117,22 +117,23 @@ def table_data(value: Any, max_rows: int) -> dict[str, Any]:
     )
 
 
-def table_renderer(page_size: int, sortable: bool, max_rows: int) -> Callable[[Any], Rendered]:
-    """A sortable, paged table (sorting and paging happen in the browser)."""
+def table_renderer(
+    page_size: int, sortable: bool, max_rows: int, number_format: str | None = None
+) -> Callable[[Any], Rendered]:
+    """A sortable, paged table (sorting and paging happen in the browser); numbers are shown
+    with `number_format` (a format spec such as ',.2f') when given."""
+
+    def cell(value: Any) -> Markup:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            shown = format(value, number_format) if number_format else str(value)
+            return Markup('<td class="tr-num" data-value="{}">{}</td>').format(value, shown)
+        return Markup("<td>{}</td>").format("" if value is None else value)
 
     def render(value: Any) -> Rendered:
         data = table_data(value, max_rows)
         head = Markup("").join(Markup("<th>{}</th>").format(c) for c in data["columns"])
         body = Markup("").join(
-            Markup("<tr>{}</tr>").format(
-                Markup("").join(
-                    Markup("<td{}>{}</td>").format(
-                        Markup(' class="tr-num"') if isinstance(v, int | float) else "",
-                        "" if v is None else v,
-                    )
-                    for v in row
-                )
-            )
+            Markup("<tr>{}</tr>").format(Markup("").join(cell(v) for v in row))
             for row in data["rows"]
         )
         note = ""
@@ -191,6 +192,7 @@ def _render_figure(figure: Any, image_format: str) -> Rendered:
     buffer = io.BytesIO()
     try:
         if image_format == "svg":
+            _deterministic_svg_ids()
             figure.savefig(buffer, format="svg", metadata={"Date": None})
         else:
             figure.savefig(buffer, format="png")
@@ -205,6 +207,16 @@ def _render_figure(figure: Any, image_format: str) -> Rendered:
     # SECURITY: matplotlib escapes every text it writes into the SVG (labels, titles, legends).
     inline = Markup(svg[start:])  # noqa: S704
     return Rendered(Markup('<div class="tr-plot">{}</div>').format(inline), None)
+
+
+def _deterministic_svg_ids() -> None:
+    # Every process must render the same SVG for the same inputs (no sticky sessions, cacheable
+    # replies); matplotlib's element ids are random unless a hash salt is set. Set one only if
+    # the app has not chosen its own.
+    import matplotlib
+
+    if matplotlib.rcParams["svg.hashsalt"] is None:
+        matplotlib.rcParams["svg.hashsalt"] = "trellis"
 
 
 def _close_figure(figure: Any) -> None:

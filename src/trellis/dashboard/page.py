@@ -212,10 +212,20 @@ class Dashboard:
         return self.output("html", html_renderer(template), **options)
 
     def table(
-        self, *, page_size: int = 10, sortable: bool = True, max_rows: int = 5000, **options: Any
+        self,
+        *,
+        page_size: int = 10,
+        sortable: bool = True,
+        max_rows: int = 5000,
+        number_format: str | None = None,
+        **options: Any,
     ) -> Callable[[F], F]:
-        """A table from a list of dicts, a dict of columns or a pandas DataFrame."""
-        return self.output("table", table_renderer(page_size, sortable, max_rows), **options)
+        """A table from a list of dicts, a dict of columns or a pandas DataFrame.
+
+        Sorting and paging happen in the browser; at most `max_rows` rows are sent.
+        """
+        render = table_renderer(page_size, sortable, max_rows, number_format)
+        return self.output("table", render, **options)
 
     def plot(self, format: str = "svg", **options: Any) -> Callable[[F], F]:
         """A matplotlib Figure (SVG or PNG), a Vega-Lite spec or a plotly figure."""

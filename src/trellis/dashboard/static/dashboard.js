@@ -225,7 +225,9 @@
   // -- enhancing rendered outputs: tables, charts --
 
   function cellValue(row, column) {
-    var text = row.cells[column] ? row.cells[column].textContent : "";
+    var cell = row.cells[column];
+    if (cell && cell.hasAttribute("data-value")) return Number(cell.getAttribute("data-value"));
+    var text = cell ? cell.textContent : "";
     var number = Number(text);
     return text !== "" && !isNaN(number) ? number : text.toLowerCase();
   }
