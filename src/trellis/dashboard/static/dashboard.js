@@ -19,7 +19,7 @@
   var presses = {};       // button name -> press count
   var transport = null;   // a WebSocket when one is open, else null (HTTP POST)
   var retryDelay = 500;
-  var failedWhileOffline = false;
+  var retrying = false;
   var statusElement = document.getElementById("tr-status");
 
   function outputElement(name) {
@@ -168,10 +168,11 @@
         apply(body);
       });
     }, function () {
-      // The server is unreachable: retry with everything once it answers again.
-      failedWhileOffline = true;
+      // The server is unreachable: one retry chain resends every input (with back-off).
       setStatus("Connection lost; retrying…", true);
-      setTimeout(function () { send([], [], true); }, retryDelay);
+      if (retrying) return;
+      retrying = true;
+      setTimeout(function () { retrying = false; send([], [], true); }, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);
     });
   }
@@ -189,9 +190,6 @@
   }
 
   function apply(reply) {
-    if (failedWhileOffline) {
-      failedWhileOffline = false;
-    }
     setStatus("");
     Object.keys(reply.outputs).forEach(function (name) {
       // A newer request will recompute this output: this answer is stale, drop it.
