@@ -7,12 +7,22 @@ A screenshot is saved as build/dashboard.png (a CI artifact).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from .servers import REPO_ROOT, RunningServer
+from .servers import (
+    HOST,
+    REPO_ROOT,
+    RunningServer,
+    free_port,
+    server_command,
+    server_environment,
+)
 
 # The chromium fixtures of the AJAX browser test (skip or fail when chromium is missing).
 from .test_browser_ajax import browser, page, script_errors  # noqa: F401
@@ -137,3 +147,54 @@ def test_runtime_needs_nothing_from_the_network(dashboard_server: RunningServer)
 
     assert "http://" not in html.replace(dashboard_server.base_url, "").split("<body")[0]
     assert "https://" not in script and "http://" not in script
+
+
+@pytest.fixture(scope="module")
+def push_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """uvicorn serving tests/e2e/apps/dashboard_push (an app made for this test)."""
+    app_dir = Path(__file__).parent / "apps" / "dashboard_push"
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("push-server") / "uvicorn.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            server_command("uvicorn", app_dir, port),
+            cwd=REPO_ROOT,
+            env=server_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = RunningServer("uvicorn", "dashboard_push", f"http://{HOST}:{port}", process, log_path)
+    try:
+        server.wait_until_answering()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_published_event_refreshes_its_output_in_the_browser(
+    page: Page, script_errors: list[str], push_server: RunningServer
+) -> None:
+    page.goto(push_server.url("/live?n=3"))
+    expect(page.locator("html")).to_have_attribute("data-dashboard-ready", "true")
+    page.wait_for_function("window.trellisDashboard.eventsConnected")
+    before = page.inner_text("#tr-out-pinged")
+
+    httpx.post(push_server.url("/publish"), timeout=10)
+
+    page.wait_for_function("window.trellisDashboard.renders.pinged >= 1")
+    after = page.inner_text("#tr-out-pinged")
+    assert after != before and after.startswith("n=3 render=")
+    assert page.evaluate("window.trellisDashboard.renders.still || 0") == 0
+    assert script_errors == []
+
+
+def test_an_output_with_a_timer_refreshes_by_itself(
+    page: Page, script_errors: list[str], push_server: RunningServer
+) -> None:
+    page.goto(push_server.url("/live"))
+
+    page.wait_for_function("window.trellisDashboard.renders.ticking >= 2", timeout=5000)
+
+    expect(page.locator("#tr-out-ticking")).to_contain_text("tick")
+    assert script_errors == []

@@ -331,6 +331,7 @@
       // After a reconnect pushes may have been missed: resend every input.
       if (connectedBefore) send([], [], true);
       connectedBefore = true;
+      window.trellisDashboard.eventsConnected = true;
     });
     source.addEventListener("refresh", function (event) {
       send([], JSON.parse(event.data).outputs);
@@ -342,6 +343,7 @@
     inputs: inputs,
     renders: renders,
     send: send,
+    eventsConnected: false,
     get seq() { return seq; },
     get pending() {
       return document.querySelectorAll(".tr-output.tr-loading").length;
