@@ -83,7 +83,7 @@ def test_table_from_a_dict_of_columns() -> None:
 
 
 def test_table_from_a_pandas_dataframe() -> None:
-    pandas = pytest.importorskip("pandas", reason="pandas is in the dev extra")
+    import pandas
     frame = pandas.DataFrame({"region": ["North", "South"], "revenue": [1.5, float("nan")]})
 
     rendered = table_renderer(10, True, 100)(frame)
@@ -173,3 +173,15 @@ def test_svg_output_is_the_same_in_every_process() -> None:
         return str(plot_renderer("svg")(figure).html)
 
     assert draw() == draw()
+
+
+def test_plotly_figure_is_embedded_as_figure_json() -> None:
+    import plotly.graph_objects as go
+
+    figure = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]), layout={"title": {"text": XSS}})
+
+    rendered = plot_renderer("svg")(figure)
+
+    assert 'data-chart="plotly"' in rendered.html and "<script>alert" not in rendered.html
+    assert rendered.data["data"][0]["type"] == "bar"
+    assert rendered.data["layout"]["title"]["text"] == XSS
