@@ -84,6 +84,7 @@ def test_table_from_a_dict_of_columns() -> None:
 
 def test_table_from_a_pandas_dataframe() -> None:
     import pandas
+
     frame = pandas.DataFrame({"region": ["North", "South"], "revenue": [1.5, float("nan")]})
 
     rendered = table_renderer(10, True, 100)(frame)
