@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import pydantic
@@ -42,6 +42,9 @@ from .responses import (
 )
 from .routing import Route, Router
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .dashboard import Dashboard, MountedDashboard
 
 logger = logging.getLogger("trellis")
 access_logger = logging.getLogger("trellis.access")
@@ -186,7 +189,7 @@ class App(Router):
 
         self.add_route(prefix.rstrip("/") + "/{path:path}", serve_static, ("GET",), name=name)
 
-    def mount_dashboard(self, prefix: str, page: Any, **options: Any) -> Any:
+    def mount_dashboard(self, prefix: str, page: Dashboard, **options: Any) -> MountedDashboard:
         """Serve a `trellis.dashboard.Dashboard` at `prefix` (its graph is checked now)."""
         from .dashboard.mount import mount_dashboard
 
