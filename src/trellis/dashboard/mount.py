@@ -115,6 +115,7 @@ class MountedDashboard:
             "endpoints": {
                 "update": self.prefix + "/update",
                 "events": self.prefix + "/events" if self._event_outputs else None,
+                "websocket": None,
             },
             "header": UPDATE_HEADER,
         }

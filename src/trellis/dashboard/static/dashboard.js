@@ -317,6 +317,43 @@
     });
   });
 
+  // -- the optional WebSocket: updates and pushes over one connection --
+
+  function connectSocket() {
+    var url = new URL(config.endpoints.websocket, window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    var socket = new WebSocket(url.toString());
+    var opened = false;
+    socket.addEventListener("open", function () {
+      opened = true;
+      transport = socket;
+      retryDelay = 500;
+      setStatus("");
+      // Anything sent while disconnected may be lost: resend every input after a reconnect.
+      if (socketConnectedBefore) send([], [], true);
+      socketConnectedBefore = true;
+      window.trellisDashboard.socketConnected = true;
+    });
+    socket.addEventListener("message", function (event) {
+      var message = JSON.parse(event.data);
+      if (message.refresh) {
+        send([], message.refresh);
+      } else if (message.error) {
+        clearLoading(message.seq);
+        setStatus(message.error.detail || "Update refused", true);
+      } else {
+        apply(message);
+      }
+    });
+    socket.addEventListener("close", function () {
+      if (transport === socket) transport = null;
+      window.trellisDashboard.socketConnected = false;
+      // Updates go over HTTP POST meanwhile; try the socket again with back-off.
+      setTimeout(connectSocket, opened ? 500 : retryDelay);
+      if (!opened) retryDelay = Math.min(retryDelay * 2, 10000);
+    });
+  }
+
   // -- pushes: timers, server events --
 
   Object.keys(config.outputs).forEach(function (name) {
@@ -324,7 +361,10 @@
     if (every) setInterval(function () { send([], [name]); }, every * 1000);
   });
 
-  if (config.endpoints.events && window.EventSource) {
+  var socketConnectedBefore = false;
+  if (config.endpoints.websocket && window.WebSocket) {
+    setTimeout(connectSocket, 0);
+  } else if (config.endpoints.events && window.EventSource) {
     var connectedBefore = false;
     var source = new EventSource(config.endpoints.events);
     source.addEventListener("ready", function () {
@@ -344,6 +384,7 @@
     renders: renders,
     send: send,
     eventsConnected: false,
+    socketConnected: false,
     get seq() { return seq; },
     get pending() {
       return document.querySelectorAll(".tr-output.tr-loading").length;
