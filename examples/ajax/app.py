@@ -13,6 +13,7 @@ PAGE = """<!DOCTYPE html>
 <head>
   <meta charset="utf-8">
   <title>Trellis AJAX example</title>
+  <link rel="icon" href="data:,">
 </head>
 <body>
   <h1>Hello world</h1>

@@ -14,6 +14,8 @@ The app object is both a WSGI and an ASGI application::
 from .app import App
 from .datastructures import FormData, Headers, MultiDict, MutableHeaders, UploadFile
 from .errors import ConfigurationError, HTTPError, RouteConflictError, ValidationError
+from .images import data_uri, figure_data_uri, figure_response, image_response
+from .negotiation import Renderer
 from .requests import Request
 from .responses import (
     HTMLResponse,
@@ -25,7 +27,10 @@ from .responses import (
 )
 from .routing import Converter, Router
 from .settings import Settings
+from .sse import EventSourceResponse, ServerSentEvent
 from .staticfiles import FileResponse, StaticFiles
+from .templates import Template, render
+from .websocket import WebSocket, WebSocketDisconnect
 
 __version__ = "0.1.0"
 
@@ -33,6 +38,7 @@ __all__ = [
     "App",
     "ConfigurationError",
     "Converter",
+    "EventSourceResponse",
     "FileResponse",
     "FormData",
     "HTMLResponse",
@@ -43,14 +49,24 @@ __all__ = [
     "MutableHeaders",
     "PlainTextResponse",
     "RedirectResponse",
+    "Renderer",
     "Request",
     "Response",
     "RouteConflictError",
     "Router",
+    "ServerSentEvent",
     "Settings",
     "StaticFiles",
     "StreamingResponse",
+    "Template",
     "UploadFile",
     "ValidationError",
+    "WebSocket",
+    "WebSocketDisconnect",
     "__version__",
+    "data_uri",
+    "figure_data_uri",
+    "figure_response",
+    "image_response",
+    "render",
 ]

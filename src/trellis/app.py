@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable
@@ -32,19 +33,22 @@ from .handlers import (
     compile_handler,
     is_async_callable,
 )
+from .negotiation import RendererRegistry
 from .requests import Request
 from .responses import (
     HTMLResponse,
-    JSONResponse,
     RedirectResponse,
     Response,
-    dump_json,
+    negotiated_json_response,
 )
-from .routing import Route, Router
+from .routing import WEBSOCKET_METHOD, Route, Router, caller_directory
 from .settings import Settings
+from .templates import Template, Templates
+from .websocket import WebSocket, websocket_of
 
 if TYPE_CHECKING:
     from .dashboard import Dashboard, MountedDashboard
+    from .staticfiles import StaticFiles
 
 logger = logging.getLogger("trellis")
 access_logger = logging.getLogger("trellis.access")
@@ -54,6 +58,9 @@ Middleware = Callable[[Request], Generator[None, Response, Any]]
 ErrorHandler = Callable[[Request, Any], Any]
 
 _NO_CONTENT_STATUSES = frozenset({204, 304})
+# Accept values that mean "JSON is fine" without parsing (None: no Accept header).
+_PLAIN_JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
+_VARY_ACCEPT = ("vary", "accept")
 
 
 class App(Router):
@@ -74,7 +81,7 @@ class App(Router):
     ) -> None:
         super().__init__()
         self.settings = settings if isinstance(settings, Settings) else Settings.load(settings)
-        self._providers: dict[Any, Provider] = {}
+        self._providers: dict[Any, Provider] = {WebSocket: websocket_of}
         self._middleware: list[Middleware] = []
         self._before: list[Callable[[Request], Any]] = []
         self._after: list[Callable[[Request, Response], Any]] = []
@@ -85,6 +92,11 @@ class App(Router):
         # Names every template sees, and functions adding per-request names (csrf_token, ...).
         self.template_globals: dict[str, Any] = {}
         self.context_processors: list[Callable[[Request], dict[str, Any]]] = []
+        # Templates and static paths are relative to the module that created the app.
+        self.root_path = caller_directory()
+        self.renderers = RendererRegistry(self.settings.get("FORMAT_PARAM"))
+        self.static_files: dict[str, StaticFiles] = {}
+        self._templates: Templates | None = None
         self._started = False
         self._start_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -182,7 +194,8 @@ class App(Router):
         """Serve files under `directory` at `prefix` (no way out of the directory)."""
         from .staticfiles import StaticFiles
 
-        files = StaticFiles(directory, max_age=max_age)
+        files = StaticFiles(os.path.join(self.root_path, directory), max_age=max_age)
+        self.static_files[name] = files
 
         def serve_static(path: str) -> Response:
             return files.response(path)
@@ -194,6 +207,14 @@ class App(Router):
         from .dashboard.mount import mount_dashboard
 
         return mount_dashboard(self, prefix, page, **options)
+
+    @property
+    def templates(self) -> Templates:
+        """The Jinja2 templates (`app.templates.env` is the environment)."""
+        templates = self._templates
+        if templates is None:
+            templates = self._templates = Templates(self)
+        return templates
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path for route `name`, e.g. `app.url_for("user", id=3)` -> "/users/3"."""
@@ -382,6 +403,17 @@ class App(Router):
         return response
 
     def _no_route(self, request: Request, allowed: frozenset[str]) -> Response:
+        if WEBSOCKET_METHOD in allowed:
+            allowed = allowed - {WEBSOCKET_METHOD}
+            if not allowed:
+                return self.error_response(
+                    request,
+                    HTTPError(
+                        426,
+                        f"{request.path} is a WebSocket endpoint; connect with a WebSocket client.",
+                        {"upgrade": "websocket"},
+                    ),
+                )
         if allowed:
             allow = ", ".join(sorted(allowed | {"OPTIONS"}))
             if request.method == "OPTIONS":
@@ -434,26 +466,44 @@ class App(Router):
         if kind is str:
             return HTMLResponse(result)
         if kind is dict or kind is list:
-            return JSONResponse(result)
+            route = request.route
+            # PERF: the benchmark's path: JSON when the client takes anything or JSON and the
+            # route does not negotiate; one header lookup, no Accept parsing.
+            if (
+                self.renderers.fast_json
+                and (route is None or not route.options)
+                and request.accept_header() in _PLAIN_JSON_ACCEPTS
+            ):
+                return negotiated_json_response(result)
+            return self._negotiate(result, request)
         if isinstance(result, Response):
             return result
+        if kind is Template:
+            return self.templates.response(result, request)
         if result is None:
             return Response(b"", 204)
         if kind is bytes:
             return Response(result, media_type="application/octet-stream")
         if kind is tuple:
             return self._tuple_response(result, request)
-        if isinstance(result, pydantic.BaseModel) or dataclasses.is_dataclass(result):
-            return Response(dump_json(result), media_type="application/json")
+        if isinstance(result, pydantic.BaseModel | dict | list) or dataclasses.is_dataclass(result):
+            return self._negotiate(result, request)
         if isinstance(result, str):  # e.g. markupsafe.Markup
             return HTMLResponse(str(result))
-        if isinstance(result, dict | list):
-            return JSONResponse(result)
+        if isinstance(result, Template):
+            return self.templates.response(result, request)
         raise TypeError(
             f"The handler returned {kind.__name__!r}, which Trellis cannot turn into a response. "
             "Return str (HTML), bytes, dict/list/dataclass/pydantic model (JSON), None, "
             "a (body, status[, headers]) tuple or a Response."
         )
+
+    def _negotiate(self, data: Any, request: Request) -> Response:
+        """Render data in the format the client prefers among the route's renderers (406)."""
+        renderer = self.renderers.choose(data, request)
+        response = renderer.response(data, request)
+        response.raw_headers.append(_VARY_ACCEPT)
+        return response
 
     def _tuple_response(self, result: tuple[Any, ...], request: Request) -> Response:
         if not 2 <= len(result) <= 3 or not isinstance(result[1], int):

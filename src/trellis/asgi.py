@@ -1,4 +1,4 @@
-"""The ASGI adapter: scope -> Request, Response -> send(); lifespan; websockets are refused for now.
+"""The ASGI adapter: scope -> Request, Response -> send(); lifespan; websockets (websocket.py).
 
 PERF/design: the request body (if any) is received here, before the handler runs, into memory
 or a spooled temporary file within MAX_BODY_SIZE. The core then reads it synchronously under
@@ -38,7 +38,7 @@ _logger = logging.getLogger("trellis")
 class ASGIRequest(Request):
     """A Request whose headers come from an ASGI scope and whose body was received beforehand."""
 
-    __slots__ = ("_buffer", "scope")
+    __slots__ = ("_buffer", "_raw_accept", "scope")
 
     def __init__(self, app: App, scope: Scope) -> None:
         path = scope["path"]
@@ -48,6 +48,8 @@ class ASGIRequest(Request):
         super().__init__(app, scope["method"], path, scope["query_string"], root_path)
         self.scope = scope
         self._buffer: bytes | IO[bytes] = b""
+        # The Accept header's raw value when the adapter saw it in its header scan.
+        self._raw_accept: Any = _NOT_SCANNED
         if "\ufffd" in path:
             # Servers decode invalid UTF-8 into U+FFFD; the raw path tells if that happened.
             try:
@@ -57,6 +59,19 @@ class ASGIRequest(Request):
 
     def _load_headers(self) -> list[tuple[str, str]]:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.scope["headers"]]
+
+    def accept_header(self) -> str | None:
+        # PERF: the adapter's one pass over the raw headers usually found it already; otherwise
+        # scan the raw list rather than build the Headers object.
+        found = self._raw_accept
+        if found is not _NOT_SCANNED:
+            return found.decode("latin-1") if found is not None else None
+        value: str | None = None
+        for name, raw in self.scope["headers"]:
+            if name == b"accept":
+                text = raw.decode("latin-1")
+                value = text if value is None else f"{value}, {text}"
+        return value
 
     def _peer(self) -> tuple[str, int] | None:
         client = self.scope.get("client")
@@ -115,8 +130,29 @@ class ClientDisconnected(Exception):
     """The client went away before the request was complete."""
 
 
-def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
-    """(has a body, declared length) from the raw headers, without building a Headers object."""
+_NOT_SCANNED = object()
+
+# PERF: the most common header lines, encoded once; encoding costs more than this lookup.
+_ENCODED_HEADERS: dict[tuple[str, str], tuple[bytes, bytes]] = {
+    pair: (pair[0].encode("latin-1"), pair[1].encode("latin-1"))
+    for pair in (
+        ("content-type", "application/json"),
+        ("content-type", "text/html; charset=utf-8"),
+        ("content-type", "text/plain; charset=utf-8"),
+        ("content-type", "application/problem+json"),
+        ("content-type", "text/event-stream"),
+        ("vary", "accept"),
+        ("cache-control", "no-store"),
+    )
+}
+
+
+def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None, Any]:
+    """(has a body, declared length, raw Accept) from the raw headers, in one pass.
+
+    The Accept value is `_NOT_SCANNED` when the pass stopped early at a body header.
+    """
+    accept: bytes | None = None
     for name, value in headers:
         if name == b"content-length":
             try:
@@ -125,10 +161,12 @@ def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None
                 raise HTTPError(400, f"Invalid Content-Length {value!r}.") from None
             if length < 0:
                 raise HTTPError(400, f"Invalid Content-Length {value!r}.")
-            return length > 0, length
+            return length > 0, length, _NOT_SCANNED
         if name == b"transfer-encoding":
-            return True, None
-    return False, None
+            return True, None, _NOT_SCANNED
+        if name == b"accept":
+            accept = value if accept is None else accept + b", " + value
+    return False, None, accept
 
 
 class ASGIAdapter:
@@ -145,8 +183,7 @@ class ASGIAdapter:
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket":
-            # Refuse politely until websocket routes exist (the server answers 403).
-            await send({"type": "websocket.close", "code": 1000})
+            await self.websocket(scope, receive, send)
         else:
             raise RuntimeError(f"Trellis cannot serve ASGI scope type {kind!r}.")
 
@@ -174,6 +211,16 @@ class ASGIAdapter:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one WebSocket connection (see trellis.websocket)."""
+        from .websocket import serve_websocket
+
+        if not self.app._started:
+            async with self._start_lock:
+                if not self.app._started:
+                    await self.app.astartup()
+        await serve_websocket(self.app, scope, receive, send)
+
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request."""
         app = self.app
@@ -186,7 +233,7 @@ class ASGIAdapter:
         try:
             if request.rejection is not None:
                 raise request.rejection
-            has_body, length = _declared_body(scope["headers"])
+            has_body, length, request._raw_accept = _declared_body(scope["headers"])
             # HTTP/2 and HTTP/3 may frame a body without Content-Length, so methods that
             # carry bodies are always received; GET and friends only when a body is declared.
             if has_body or request.method not in _BODYLESS_METHODS:
@@ -199,7 +246,11 @@ class ASGIAdapter:
             return
         response = app.finish(request, response)
         status = response.status
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.raw_headers]
+        cached = _ENCODED_HEADERS.get
+        headers = [
+            cached(pair) or (pair[0].encode("latin-1"), pair[1].encode("latin-1"))
+            for pair in response.raw_headers
+        ]
         try:
             if response.stream is None:
                 body = response.body

@@ -23,7 +23,7 @@ from typing import Any, Union, get_args, get_origin
 import pydantic
 
 from .errors import ConfigurationError, HTTPError, ValidationError
-from .requests import Request
+from .requests import Request, check_json_depth
 from .routing import Converter, StringConverter
 
 ArgsBuilder = Callable[[Request], dict[str, Any]]
@@ -271,6 +271,16 @@ def _read_body(request: Request, model: type[pydantic.BaseModel]) -> pydantic.Ba
             values = form.getlist(key)
             data[key] = values if len(values) > 1 or key in list_fields else values[0]
         return model.model_validate(data)
+    loader = _DOCUMENT_LOADERS.get(content_type)
+    if loader is None and "+" in content_type:
+        loader = _DOCUMENT_LOADERS.get("application/" + content_type.rpartition("+")[2])
+    if loader is not None:
+        body = request.body()
+        if not body:
+            raise HTTPError(400, f"The request body is empty; expected a {content_type} document.")
+        data = loader(body)
+        check_json_depth(data, request.app.settings.max_json_depth)
+        return model.model_validate(data)
     if not content_type and not request.body():
         raise HTTPError(
             400, "The request has no body; expected JSON (Content-Type: application/json)."
@@ -278,8 +288,32 @@ def _read_body(request: Request, model: type[pydantic.BaseModel]) -> pydantic.Ba
     raise HTTPError(
         415,
         f"Unsupported Content-Type {content_type or '(none)'!r}; send application/json, "
-        "application/x-www-form-urlencoded or multipart/form-data.",
+        "application/yaml, application/xml, application/x-www-form-urlencoded or "
+        "multipart/form-data.",
     )
+
+
+def _load_yaml(body: bytes) -> Any:
+    from .formats import load_yaml
+
+    return load_yaml(body)
+
+
+def _load_xml(body: bytes) -> Any:
+    from .formats import load_xml
+
+    return load_xml(body)
+
+
+# Bodies read by content type besides JSON and forms (aliases included; "+xml" suffixes too).
+_DOCUMENT_LOADERS: dict[str, Callable[[bytes], Any]] = {
+    "application/yaml": _load_yaml,
+    "application/x-yaml": _load_yaml,
+    "text/yaml": _load_yaml,
+    "text/x-yaml": _load_yaml,
+    "application/xml": _load_xml,
+    "text/xml": _load_xml,
+}
 
 
 def _field_errors(exc: pydantic.ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -150,6 +150,14 @@ class Request:
             self._cookies = cookies
         return cookies
 
+    def accept_header(self) -> str | None:
+        """The Accept header, repeated lines joined (None when absent).
+
+        Adapters override it to read the header without building `headers`.
+        """
+        values = self.headers.getlist("accept")
+        return ", ".join(values) if values else None
+
     @property
     def content_type(self) -> str:
         """The media type of the body without parameters, lower-case ('' when absent)."""

@@ -9,7 +9,10 @@ registration, so matching costs the depth of the path, not the number of routes.
 
 from __future__ import annotations
 
+import inspect
+import os
 import re
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -18,6 +21,8 @@ from urllib.parse import quote, urlencode
 from .errors import ConfigurationError, RouteConflictError
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# The method key of websocket routes in the route tree (never an HTTP request's method).
+WEBSOCKET_METHOD = "WEBSOCKET"
 
 
 class Converter:
@@ -282,7 +287,9 @@ class Router:
     prefixed with `router.prefix` and named `"<router.name>.<route name>"` when the router is named.
     """
 
-    def __init__(self, prefix: str = "", name: str | None = None) -> None:
+    def __init__(
+        self, prefix: str = "", name: str | None = None, template_folder: str | None = None
+    ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(
                 f"Router prefix {prefix!r} must start with '/' and not end with '/'."
@@ -296,6 +303,10 @@ class Router:
         self._static: dict[str, dict[str, Route]] = {}
         self._root = _Node()
         self._on_add: list[Callable[[Route], None]] = []
+        # Template folders this router brings (a blueprint's own templates), absolute paths.
+        self.template_folders: list[str] = []
+        if template_folder is not None:
+            self.template_folders.append(os.path.join(caller_directory(), template_folder))
 
     # -- registration -------------------------------------------------------------------------
 
@@ -335,6 +346,37 @@ class Router:
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a DELETE route."""
         return self.route(path, ("DELETE",), **kwargs)
+
+    def websocket(
+        self, path: str, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register an `async def` handler for WebSocket connections to `path` (ASGI only)."""
+
+        def decorator(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+            if not inspect.iscoroutinefunction(endpoint):
+                raise ConfigurationError(
+                    f"WebSocket handler {_describe(endpoint)} must be `async def`: receiving and "
+                    "sending messages are awaited."
+                )
+            self.add_route(path, endpoint, (WEBSOCKET_METHOD,), **kwargs)
+            return endpoint
+
+        return decorator
+
+    def sse(
+        self, path: str, *, ping: float | None = 15.0, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a generator function as a server-sent events stream at GET `path`.
+
+        Each yielded item is one event; `ping` is the keep-alive interval in seconds.
+        """
+        from .sse import sse_endpoint
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_route(path, sse_endpoint(func, ping), ("GET",), **kwargs)
+            return func
+
+        return decorator
 
     def add_converter(self, name: str, converter: Converter) -> None:
         """Make `{param:name}` available in this router's patterns."""
@@ -410,6 +452,9 @@ class Router:
 
     def include(self, router: Router, prefix: str = "") -> None:
         """Copy `router`'s routes into this one under `prefix` (and the router's own name)."""
+        for folder in router.template_folders:
+            if folder not in self.template_folders:
+                self.template_folders.append(folder)
         for route in router.routes:
             path = prefix + route.path if route.path != "/" or not prefix else prefix
             name = f"{router.name}.{route.name}" if router.name else route.name
@@ -507,6 +552,22 @@ class Router:
         if extra:
             path += "?" + urlencode(extra, doseq=True)
         return path
+
+
+def caller_directory() -> str:
+    """The directory of the first module outside trellis on the call stack (the app's module).
+
+    Relative template and static folders are resolved against it, so an app finds its files
+    whatever the server's working directory is.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name != "trellis" and not name.startswith("trellis."):
+            filename = frame.f_globals.get("__file__")
+            return os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
+        frame = frame.f_back  # type: ignore[assignment]
+    return os.getcwd()
 
 
 def _describe(endpoint: Callable[..., Any]) -> str:

@@ -7,7 +7,6 @@ URL remainder to a file below one directory and refuses every path that could le
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import re
 import stat
@@ -19,76 +18,13 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 from .errors import ConfigurationError, HTTPError
+from .mediatypes import guess_media_type
 from .responses import Response
 
 if TYPE_CHECKING:
     from .requests import Request
 
 __all__ = ["FileResponse", "StaticFiles", "format_content_disposition", "guess_media_type"]
-
-# Types the platform's mime.types (or the Windows registry) often gets wrong or lacks.
-# PERF: consulted before `mimetypes`, so the common web asset types cost one dict lookup.
-_MEDIA_TYPES = {
-    ".html": "text/html",
-    ".htm": "text/html",
-    ".css": "text/css",
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain",
-    ".md": "text/markdown",
-    ".csv": "text/csv",
-    ".xml": "application/xml",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/vnd.microsoft.icon",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".ttf": "font/ttf",
-    ".otf": "font/otf",
-    ".wasm": "application/wasm",
-    ".pdf": "application/pdf",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-    ".mp3": "audio/mpeg",
-}
-
-# A compressed file ("app.css.gz") is served as the archive it is, never as its inner type: a
-# gzip body labelled text/css would be garbage to the browser.
-_ENCODING_MEDIA_TYPES = {
-    "gzip": "application/gzip",
-    "bzip2": "application/x-bzip2",
-    "xz": "application/x-xz",
-    "br": "application/x-brotli",
-    "compress": "application/x-compress",
-}
-
-_CHARSET_TYPES = frozenset({"application/xml", "image/svg+xml"})
-
-
-def guess_media_type(filename: str) -> str:
-    """The Content-Type for `filename` by extension; text types get `; charset=utf-8`.
-
-    Unknown extensions are `application/octet-stream`, which browsers download rather than render.
-    """
-    _, extension = os.path.splitext(filename)
-    media_type = _MEDIA_TYPES.get(extension.lower())
-    if media_type is None:
-        guessed, encoding = mimetypes.guess_type(filename, strict=False)
-        if encoding is not None:
-            return _ENCODING_MEDIA_TYPES.get(encoding, "application/octet-stream")
-        media_type = guessed or "application/octet-stream"
-    if media_type.startswith("text/") or media_type in _CHARSET_TYPES:
-        return f"{media_type}; charset=utf-8"
-    return media_type
-
 
 # SECURITY: the quoted `filename="..."` fallback keeps only characters every user agent reads
 # literally; quotes, backslashes, CR/LF, ';' and '%' (which some agents percent-decode) become '_'.

@@ -22,7 +22,16 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import httpx
 
-__all__ = ["ASGITransport", "LifespanError", "TestClient", "WSGITransport"]
+from ._testing_websocket import WebSocketDenied, WebSocketTestSession, websocket_scope
+
+__all__ = [
+    "ASGITransport",
+    "LifespanError",
+    "TestClient",
+    "WSGITransport",
+    "WebSocketDenied",
+    "WebSocketTestSession",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -768,6 +777,26 @@ class TestClient(httpx.Client):
                 self._run_shutdown()
         finally:
             super().__exit__(exc_type, exc_value, traceback)
+
+    def websocket_connect(
+        self,
+        path: str,
+        *,
+        subprotocols: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> WebSocketTestSession:
+        """Open a WebSocket session to `path`: `with client.websocket_connect("/ws") as ws:`.
+
+        Needs `protocol="asgi"`: WSGI has no WebSockets.
+        """
+        transport = self._app_transport
+        if not isinstance(transport, ASGITransport):
+            raise RuntimeError(
+                "WebSockets need ASGI; create the client with TestClient(app, protocol='asgi')."
+            )
+        request = self.build_request("GET", path, headers=headers)  # cookies and headers
+        scope = websocket_scope(request, subprotocols or [], dict(transport._lifespan_state))
+        return WebSocketTestSession(transport.app, scope, transport._portal, self.timeout.read)
 
     def _run_startup(self) -> None:
         if isinstance(self._app_transport, ASGITransport):

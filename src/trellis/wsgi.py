@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .app import iterate_sync, run_sync
-from .errors import HTTPError
+from .errors import ConfigurationError, HTTPError
 from .requests import Request
 
 if TYPE_CHECKING:
@@ -62,6 +62,11 @@ class WSGIRequest(Request):
             elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
                 headers.append((key.replace("_", "-").lower(), value))
         return headers
+
+    def accept_header(self) -> str | None:
+        # PERF: one environ lookup; the server has already joined repeated headers.
+        value: str | None = self.environ.get("HTTP_ACCEPT")
+        return value
 
     def _peer(self) -> tuple[str, int] | None:
         addr = self.environ.get("REMOTE_ADDR")
@@ -130,6 +135,14 @@ class WSGIAdapter:
     """Serves an App to a WSGI server."""
 
     def __init__(self, app: App) -> None:
+        websocket_paths = [r.path for r in app.routes if "WEBSOCKET" in r.methods]
+        if websocket_paths:
+            raise ConfigurationError(
+                f"This app has WebSocket routes ({', '.join(websocket_paths)}), which a WSGI "
+                "server cannot serve. Serve it with an ASGI server instead: "
+                "`uvicorn module:app` or `trellis run` (or gunicorn with an ASGI worker class: "
+                "`gunicorn -k uvicorn_worker.UvicornWorker module:app`)."
+            )
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -56,3 +56,16 @@ def hello_server(serve: Callable[[str, str], RunningServer], server_name: str) -
 @pytest.fixture
 def ajax_server(serve: Callable[[str, str], RunningServer], server_name: str) -> RunningServer:
     return serve(server_name, "ajax")
+
+
+@pytest.fixture
+def books_server(serve: Callable[[str, str], RunningServer], server_name: str) -> RunningServer:
+    return serve(server_name, "books")
+
+
+@pytest.fixture(params=["uvicorn", "trellis"])
+def live_server(
+    serve: Callable[[str, str], RunningServer], request: pytest.FixtureRequest
+) -> RunningServer:
+    """The live example (SSE and WebSockets) under the ASGI servers only."""
+    return serve(str(request.param), "live")
