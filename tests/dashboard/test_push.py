@@ -102,8 +102,8 @@ def test_a_closed_stream_unsubscribes() -> None:
 
     broker = LocalBroker()
 
-    async def listen_once() -> str | None:
-        subscription = broker.subscribe(heartbeat=5)
+    async def listen_once() -> str:
+        subscription = broker.subscribe()
         broker.publish("hello")
         try:
             return await anext(subscription)
@@ -134,10 +134,10 @@ def test_redis_broker_relays_events_between_processes_brokers() -> None:
     channel = f"trellis-test:{secrets.token_hex(8)}"
     listener = RedisBroker(url, channel)
     speaker = RedisBroker(url, channel)
-    received: list[str | None] = []
+    received: list[str] = []
 
     async def listen() -> None:
-        subscription = listener.subscribe(heartbeat=5)
+        subscription = listener.subscribe()
         ready.set()
         try:
             received.append(await anext(subscription))

@@ -198,3 +198,53 @@ def test_an_output_with_a_timer_refreshes_by_itself(
 
     expect(page.locator("#tr-out-ticking")).to_contain_text("tick")
     assert script_errors == []
+
+
+def open_socket_page(page: Page, server: RunningServer) -> None:
+    page.goto(server.url("/live-ws?n=2"))
+    expect(page.locator("html")).to_have_attribute("data-dashboard-ready", "true")
+    page.wait_for_function("window.trellisDashboard.socketConnected")
+
+
+def test_updates_travel_over_the_websocket_when_offered(
+    page: Page, script_errors: list[str], push_server: RunningServer
+) -> None:
+    posts: list[str] = []
+    page.on(
+        "request", lambda request: posts.append(request.url) if request.method == "POST" else None
+    )
+    open_socket_page(page, push_server)
+
+    slider = page.locator("#tr-in-n")
+    slider.focus()
+    slider.press("ArrowRight")
+
+    expect(page.locator("#tr-out-still")).to_have_text("still 3")
+    assert posts == []
+    assert script_errors == []
+
+
+def test_a_published_event_is_pushed_over_the_websocket(
+    page: Page, script_errors: list[str], push_server: RunningServer
+) -> None:
+    open_socket_page(page, push_server)
+
+    httpx.post(push_server.url("/publish"), timeout=10)
+
+    page.wait_for_function("window.trellisDashboard.renders.pinged >= 1")
+    expect(page.locator("#tr-out-pinged")).to_contain_text("n=2 render=")
+    assert script_errors == []
+
+
+def test_after_a_reconnect_the_browser_resends_every_input(
+    page: Page, script_errors: list[str], push_server: RunningServer
+) -> None:
+    open_socket_page(page, push_server)
+    assert page.evaluate("window.trellisDashboard.renders.still || 0") == 0
+
+    page.evaluate("window.trellisDashboard.transport.close()")
+
+    page.wait_for_function("window.trellisDashboard.renders.still >= 1")
+    expect(page.locator("#tr-out-still")).to_have_text("still 2")
+    assert page.evaluate("window.trellisDashboard.socketConnected")
+    assert script_errors == []

@@ -18,8 +18,6 @@ from typing import Any
 
 logger = logging.getLogger("trellis.dashboard")
 
-HEARTBEAT_SECONDS = 15.0
-
 
 class LocalBroker:
     """Fans events out to this process's subscribers (each an asyncio queue on its own loop)."""
@@ -42,9 +40,9 @@ class LocalBroker:
                 with self._lock:
                     self._subscribers.discard((loop, queue))
 
-    def subscribe(self, heartbeat: float = HEARTBEAT_SECONDS) -> Subscription:
+    def subscribe(self) -> Subscription:
         """Start listening now (call on the event loop that will iterate the subscription)."""
-        return Subscription(self, heartbeat)
+        return Subscription(self)
 
     def _add(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]) -> None:
         with self._lock:
@@ -93,23 +91,18 @@ class RedisBroker(LocalBroker):
 
 
 class Subscription:
-    """Event names as they are published; None after `heartbeat` seconds of silence (so a
-    stream can send a keep-alive and notice a client that went away). Close it when done."""
+    """Event names as they are published, from subscription on. Close it when done."""
 
-    def __init__(self, broker: LocalBroker, heartbeat: float) -> None:
+    def __init__(self, broker: LocalBroker) -> None:
         self._broker = broker
-        self._heartbeat = heartbeat
         self._entry = (asyncio.get_running_loop(), asyncio.Queue[str]())
         broker._add(self._entry)
 
     def __aiter__(self) -> Subscription:
         return self
 
-    async def __anext__(self) -> str | None:
-        try:
-            return await asyncio.wait_for(self._entry[1].get(), self._heartbeat)
-        except TimeoutError:
-            return None
+    async def __anext__(self) -> str:
+        return await self._entry[1].get()
 
     def close(self) -> None:
         self._broker._remove(self._entry)

@@ -5,6 +5,7 @@
     GET  {prefix}/outputs/{name}   one output as an HTML fragment, or JSON by Accept
     GET  {prefix}/spec             inputs, outputs and which input affects which output
     GET  {prefix}/events           server pushes (Server-Sent Events)
+    WS   {prefix}/ws               updates and pushes over a WebSocket (`websocket=True`, ASGI)
     GET  {prefix}/_runtime/{file}  the JavaScript runtime and stylesheet Trellis ships
 
 No route keeps state between requests: every answer depends only on the request, so any process
@@ -13,19 +14,24 @@ can answer any browser.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import orjson
 from markupsafe import Markup
 
-from ..errors import HTTPError
+from ..errors import HTTPError, ValidationError
 from ..negotiation import best_match
-from ..requests import Request
-from ..responses import HTMLResponse, JSONResponse, Response, StreamingResponse, dump_json
-from .events import broker_for
+from ..requests import Request, check_json_depth
+from ..responses import HTMLResponse, JSONResponse, Response
+from ..routing import WEBSOCKET_METHOD
+from ..sse import EventSourceResponse, ServerSentEvent
+from ..websocket import CLOSE_POLICY_VIOLATION, WebSocket, WebSocketDisconnect
+from .events import Subscription, broker_for
 from .outputs import Rendered, script_json
 from .reactive import OutputFailure, evaluate
 from .wire import answer, inputs_from_query, parse_update, render_outputs
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 # that sets it needs a CORS preflight nobody answers, so a third-party page cannot drive updates.
 UPDATE_HEADER = "x-trellis-dashboard"
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
+SSE_PING_SECONDS = 15.0
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("trellis.dashboard", "templates"),
@@ -64,7 +71,13 @@ class MountedDashboard:
     """A dashboard served at `prefix`; built once at mount time."""
 
     def __init__(
-        self, app: App, prefix: str, page: Dashboard, *, max_payload: int = DEFAULT_MAX_PAYLOAD
+        self,
+        app: App,
+        prefix: str,
+        page: Dashboard,
+        *,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+        websocket: bool = False,
     ) -> None:
         if not prefix.startswith("/") or prefix.endswith("/") or "{" in prefix:
             raise ValueError(
@@ -91,6 +104,12 @@ class MountedDashboard:
         app.add_route(
             prefix + "/_runtime/{file}", self.runtime, ("GET",), name=f"dashboard.{name}.runtime"
         )
+        # Opt-in: an app with websocket routes can no longer be served over WSGI.
+        self.websocket = websocket
+        if websocket:
+            app.add_route(
+                prefix + "/ws", self.socket, (WEBSOCKET_METHOD,), name=f"dashboard.{name}.ws"
+            )
         self._event_outputs: dict[str, list[str]] = {}
         for output, spec in page.output_specs.items():
             for event in spec.refresh_on:
@@ -115,12 +134,14 @@ class MountedDashboard:
             "endpoints": {
                 "update": self.prefix + "/update",
                 "events": self.prefix + "/events" if self._event_outputs else None,
-                "websocket": None,
+                "websocket": self.prefix + "/ws" if self.websocket else None,
             },
             "header": UPDATE_HEADER,
         }
         runtime = f"{self.prefix}/_runtime/"
+        context = self.app.templates.context(request, {})
         html = _templates.get_template("page.html").render(
+            context,
             page=page,
             sidebar=page.render_children(page.sidebar, values, outputs),
             body=page.render_children(page.body, values, outputs),
@@ -174,6 +195,55 @@ class MountedDashboard:
             return JSONResponse(body, headers=headers)
         return HTMLResponse(str(output_html(item)), headers=headers)
 
+    async def socket(self, ws: WebSocket) -> None:
+        """Updates and pushes over one WebSocket: the same envelopes as the POST, in order."""
+        origin = ws.headers.get("origin")
+        if origin is not None and origin.split("://", 1)[-1] != ws.request.host:
+            # SECURITY: refuse cross-site WebSocket hijacking (browsers always send Origin).
+            await ws.close(
+                CLOSE_POLICY_VIOLATION, "Cross-origin dashboard connections are refused."
+            )
+            return
+        await ws.accept()
+        pusher = None
+        if self._event_outputs:
+            pusher = asyncio.create_task(self._push(ws, broker_for(self.app).subscribe()))
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                message = await ws.receive()
+                payload = message.get("text")
+                raw = payload.encode() if payload is not None else message.get("bytes") or b""
+                seq: Any = None
+                try:
+                    if len(raw) > self.max_payload:
+                        raise HTTPError(413, f"The update is larger than {self.max_payload} bytes.")
+                    body = _parse_json(raw, self.app.settings.max_json_depth)
+                    seq = body.get("seq") if isinstance(body, dict) else None
+                    update = parse_update(self.page, body)
+                    reply = await loop.run_in_executor(
+                        self.app.executor, answer, self.page, update, self.debug
+                    )
+                except HTTPError as exc:
+                    await ws.send_json({"seq": seq, "error": _error_body(exc)})
+                    continue
+                await ws.send_json(reply)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if pusher is not None:
+                pusher.cancel()
+                await asyncio.gather(pusher, return_exceptions=True)
+
+    async def _push(self, ws: WebSocket, subscription: Subscription) -> None:
+        try:
+            async for event in subscription:
+                outputs = self._event_outputs.get(event)
+                if outputs:
+                    await ws.send_json({"refresh": outputs})
+        finally:
+            subscription.close()
+
     def show_spec(self) -> Response:
         body = {**self.spec, "defaults": self.page.defaults()}
         return JSONResponse(body)
@@ -190,29 +260,38 @@ class MountedDashboard:
         )
 
     def events(self) -> Response:
-        return StreamingResponse(
-            self._event_stream(),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-        )
+        return EventSourceResponse(self._event_stream(), ping=SSE_PING_SECONDS)
 
-    async def _event_stream(self) -> AsyncIterator[bytes]:
+    async def _event_stream(self) -> AsyncIterator[ServerSentEvent]:
         subscription = broker_for(self.app).subscribe()
         try:
             # Sent once listening, so a publish after the client saw it is never missed.
-            yield b"retry: 2000\nevent: ready\ndata: {}\n\n"
+            yield ServerSentEvent(data={}, event="ready", retry=2000)
             async for event in subscription:
-                if event is None:
-                    yield b": keep-alive\n\n"
-                    continue
                 outputs = self._event_outputs.get(event)
                 if outputs:
-                    yield b"event: refresh\ndata: " + dump_json({"outputs": outputs}) + b"\n\n"
+                    yield ServerSentEvent(data={"outputs": outputs}, event="refresh")
         finally:
             subscription.close()
 
 
 _NO_STORE = {"cache-control": "no-store"}
+
+
+def _parse_json(raw: bytes, max_depth: int) -> Any:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPError(400, f"The message is not valid JSON: {exc}.") from None
+    check_json_depth(value, max_depth)
+    return value
+
+
+def _error_body(exc: HTTPError) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": exc.status, "detail": exc.detail}
+    if isinstance(exc, ValidationError):
+        body["errors"] = exc.errors
+    return body
 
 
 def mount_dashboard(app: App, prefix: str, page: Dashboard, **options: Any) -> MountedDashboard:

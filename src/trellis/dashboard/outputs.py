@@ -7,11 +7,9 @@ returns a `Rendered`: the HTML fragment the page shows and the plain data a scri
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
 import decimal
-import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,6 +18,7 @@ import jinja2
 import orjson
 from markupsafe import Markup, escape
 
+from ..images import data_uri, figure_to_bytes
 from ..responses import dump_json
 from .markdown import render_markdown
 
@@ -189,19 +188,16 @@ def _chart(kind: str, spec: dict[str, Any]) -> Rendered:
 
 
 def _render_figure(figure: Any, image_format: str) -> Rendered:
-    buffer = io.BytesIO()
+    if image_format == "svg":
+        _deterministic_svg_ids()
     try:
-        if image_format == "svg":
-            _deterministic_svg_ids()
-            figure.savefig(buffer, format="svg", metadata={"Date": None})
-        else:
-            figure.savefig(buffer, format="png")
+        data = figure_to_bytes(figure, "svg" if image_format == "svg" else "png")
     finally:
         _close_figure(figure)
     if image_format == "png":
-        uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+        uri = data_uri(data, "png")
         return Rendered(Markup('<img class="tr-plot" alt="" src="{}">').format(uri), uri)
-    svg = buffer.getvalue().decode()
+    svg = data.decode()
     # matplotlib writes a complete, escaped SVG document; drop the XML prologue to inline it.
     start = svg.find("<svg")
     # SECURITY: matplotlib escapes every text it writes into the SVG (labels, titles, legends).

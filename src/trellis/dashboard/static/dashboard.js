@@ -386,6 +386,7 @@
     eventsConnected: false,
     socketConnected: false,
     get seq() { return seq; },
+    get transport() { return transport; },
     get pending() {
       return document.querySelectorAll(".tr-output.tr-loading").length;
     },

@@ -1,4 +1,7 @@
-"""A test app for browser pushes: one output refreshes on an event, one on a timer."""
+"""A test app for browser pushes: one output refreshes on an event, one on a timer.
+
+The same page is served twice: at /live with SSE pushes, at /live-ws over a WebSocket.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ def still(n: int) -> str:
 
 app = App()
 app.mount_dashboard("/live", page)
+app.mount_dashboard("/live-ws", page, websocket=True)
 
 
 @app.post("/publish")
