@@ -2,9 +2,12 @@
 
 Serve it with `trellis run examples/ajax/app.py`, open http://127.0.0.1:8000/ and click the button.
 The page is plain HTML and JavaScript; `/ajax-request` returns a dict, which Trellis sends as JSON.
+The default Content-Security-Policy blocks inline scripts, so the page's script carries the
+per-response nonce from `csp_nonce(request)`.
 """
 
-from trellis import App
+from trellis import App, Request
+from trellis.security import csp_nonce
 
 app = App()
 
@@ -19,7 +22,7 @@ PAGE = """<!DOCTYPE html>
   <h1>Hello world</h1>
   <div id="ajaxplaceholder">Ajax response placeholder</div>
   <button id="ajaxbutton" type="button">Click Me!</button>
-  <script>
+  <script nonce="{nonce}">
     async function ajaxRequest() {
       const placeholder = document.getElementById("ajaxplaceholder");
       try {
@@ -42,8 +45,8 @@ PAGE = """<!DOCTYPE html>
 
 
 @app.get("/")
-def homepage() -> str:
-    return PAGE
+def homepage(request: Request) -> str:
+    return PAGE.replace("{nonce}", csp_nonce(request))
 
 
 @app.get("/ajax-request")

@@ -2,12 +2,15 @@
 
 WebSockets need an ASGI server: `trellis run examples/live/app.py` or
 `uvicorn --app-dir examples/live app:app`. Open http://127.0.0.1:8000/ to watch both.
+The default Content-Security-Policy blocks inline scripts, so the page's script carries the
+per-response nonce from `csp_nonce(request)`.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
 
-from trellis import App, ServerSentEvent, WebSocket
+from trellis import App, Request, ServerSentEvent, WebSocket
+from trellis.security import csp_nonce
 
 app = App()
 
@@ -25,7 +28,7 @@ PAGE = """<!DOCTYPE html>
   <h2>WebSocket</h2>
   <p id="ws-status">connecting</p>
   <ol id="messages"></ol>
-  <script>
+  <script nonce="{nonce}">
     function show(listId, text) {
       const item = document.createElement("li");
       item.textContent = text;  // text, never markup
@@ -55,8 +58,8 @@ PAGE = """<!DOCTYPE html>
 
 
 @app.get("/")
-def page() -> str:
-    return PAGE
+def page(request: Request) -> str:
+    return PAGE.replace("{nonce}", csp_nonce(request))
 
 
 @app.sse("/events", ping=5.0)

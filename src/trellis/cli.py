@@ -374,5 +374,14 @@ def format_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> st
     )
 
 
+def _register_extensions() -> None:
+    from trellis.db.cli import db_group, shell_command
+
+    main.add_command(db_group)
+    main.add_command(shell_command)
+
+
+_register_extensions()
+
 if __name__ == "__main__":
     main()

@@ -20,6 +20,7 @@ from .errors import HTTPError
 
 if TYPE_CHECKING:
     from .app import App
+    from .sessions import Session
 
 _UNSET: Any = object()
 
@@ -42,6 +43,7 @@ class Request:
         "_id",
         "_json",
         "_query",
+        "_session",
         "_state",
         "app",
         "error",
@@ -78,6 +80,7 @@ class Request:
         self._client: tuple[str, int] | None = _UNSET
         self._state: SimpleNamespace | None = None
         self._id: str | None = None
+        self._session: Session | None = None
 
     # -- what the adapters provide --
 
@@ -181,6 +184,14 @@ class Request:
         if self._state is None:
             self._state = SimpleNamespace()
         return self._state
+
+    @property
+    def session(self) -> Session:
+        """This browser's session (dict-like), loaded on first use and saved if changed."""
+        session = self._session
+        if session is None:
+            session = self._session = self.app.sessions.load(self)
+        return session
 
     # -- addresses and URL -------------------------------------------------------------------------
 

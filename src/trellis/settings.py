@@ -29,7 +29,9 @@ class Settings:
     """Every setting the core reads, with its default. Unknown names go to `extra`."""
 
     debug: bool = False
-    secret_key: str | None = None
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
+    # Former SECRET_KEYs: data they signed still verifies, new data is signed with SECRET_KEY.
+    secret_key_fallbacks: list[str] = dataclasses.field(default_factory=list, repr=False)
     # Host header values the app answers ("*" = any; ".example.com" = the domain and subdomains).
     allowed_hosts: list[str] = dataclasses.field(default_factory=lambda: ["*"])
     # Addresses/networks of reverse proxies whose X-Forwarded-* headers are believed.
@@ -42,6 +44,40 @@ class Settings:
     max_field_size: int = 1024 * 1024
     max_query_params: int = 1000
     max_json_depth: int = 64
+    # Sessions: "cookie" (signed, the default), "redis" (REDIS_URL) or "database"
+    # (SESSION_DATABASE_URL or DATABASE_URL). Lifetimes are in seconds.
+    session_backend: str = "cookie"
+    session_cookie: str = "session"
+    session_max_age: int = 14 * 24 * 3600
+    remember_me_max_age: int = 30 * 24 * 3600
+    # CSRF protection of unsafe methods on cookie-authenticated requests.
+    csrf_enabled: bool = True
+    csrf_trusted_origins: list[str] = dataclasses.field(default_factory=list)
+    # Security headers on every response; an empty value turns one header off.
+    security_headers: bool = True
+    content_security_policy: str | None = (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+    hsts_seconds: int = 365 * 24 * 3600
+    frame_options: str | None = "DENY"
+    referrer_policy: str | None = "strict-origin-when-cross-origin"
+    cross_origin_opener_policy: str | None = "same-origin"
+    # CORS: off until CORS_ORIGINS lists origins (or "*").
+    cors_origins: list[str] = dataclasses.field(default_factory=list)
+    cors_allow_credentials: bool = False
+    cors_allow_methods: list[str] = dataclasses.field(
+        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    )
+    cors_allow_headers: list[str] = dataclasses.field(
+        default_factory=lambda: ["accept", "content-type", "authorization", "x-csrf-token"]
+    )
+    cors_expose_headers: list[str] = dataclasses.field(default_factory=list)
+    cors_max_age: int = 600
+    # A limit for every request per client, e.g. "100/minute" (off when empty), and where
+    # counters live: "memory" (one process) or a redis:// URL (shared by many processes).
+    rate_limit: str | None = None
+    rate_limit_storage: str = "memory"
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -108,6 +144,10 @@ class Settings:
         if lowered != "extra" and lowered in {f.name for f in dataclasses.fields(self)}:
             return getattr(self, lowered)
         return self.extra.get(name.upper(), default)
+
+    def signing_keys(self, feature: str) -> list[str]:
+        """Keys that verify signed data, oldest first; the last (SECRET_KEY) signs new data."""
+        return [*reversed(self.secret_key_fallbacks), self.require_secret_key(feature)]
 
     def require_secret_key(self, feature: str) -> str:
         """The SECRET_KEY; in debug a per-process key; otherwise a missing key is an error."""
