@@ -130,6 +130,17 @@ def test_page_renders_inputs_layout_and_every_output(dash: TestClient) -> None:
     assert 'src="/sales/_runtime/dashboard.js?v=' in html
 
 
+def test_page_works_under_the_default_content_security_policy(dash: TestClient) -> None:
+    response = dash.get("/sales")
+
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    html = response.text
+    # No inline script, inline event handler or style attribute the policy would block.
+    assert " style=" not in html and " on" not in html.replace(" option", "")
+    scripts = html.split("<script")[1:]
+    assert all(s.startswith((' type="application/json"', ' src="/')) for s in scripts)
+
+
 def test_page_query_parameters_set_the_initial_inputs(dash: TestClient) -> None:
     html = dash.get("/sales?region=South&months=3&note=hi").text
 

@@ -105,7 +105,9 @@ def test_table_refuses_other_values() -> None:
         table_renderer(10, True, 10)("not a table")
 
 
-def test_matplotlib_figure_renders_as_inline_svg_with_escaped_labels() -> None:
+def test_matplotlib_figure_renders_as_an_svg_image_with_an_escaped_alt_text() -> None:
+    import base64
+
     from matplotlib.figure import Figure
 
     figure = Figure()
@@ -113,8 +115,12 @@ def test_matplotlib_figure_renders_as_inline_svg_with_escaped_labels() -> None:
 
     rendered = plot_renderer("svg")(figure)
 
-    assert rendered.html.startswith('<div class="tr-plot"><svg')
+    assert rendered.html.startswith('<img class="tr-plot" alt="&lt;script&gt;alert(1)')
     assert "<script>" not in rendered.html
+    uri = rendered.html.split('src="', 1)[1].split('"', 1)[0]
+    assert uri.startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(uri.split(",", 1)[1]).decode()
+    assert svg == rendered.data and "<svg" in svg
 
 
 def test_matplotlib_figure_renders_as_png_data_uri() -> None:

@@ -7,6 +7,7 @@ A screenshot is saved as build/dashboard.png (a CI artifact).
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,11 @@ from .test_browser_ajax import browser, page, script_errors  # noqa: F401
 pytestmark = pytest.mark.e2e
 
 SCREENSHOT = REPO_ROOT / "build" / "dashboard.png"
+# The runtime mirrors its state in data-* attributes: expect() polls those without running
+# script in the page (the default Content-Security-Policy forbids the eval that
+# page.wait_for_function needs).
+AT_LEAST_ONCE = re.compile(r"^[1-9][0-9]*$")
+AT_LEAST_TWICE = re.compile(r"^([2-9]|[1-9][0-9]+)$")
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ def open_dashboard(page: Page, server: RunningServer) -> None:
 
 
 def wait_until_settled(page: Page) -> None:
-    page.wait_for_function("window.trellisDashboard.pending === 0")
+    expect(page.locator(".tr-output.tr-loading")).to_have_count(0)
 
 
 def renders(page: Page, name: str) -> int:
@@ -75,7 +81,9 @@ def test_slider_and_select_update_chart_and_table_but_not_unrelated_output(
     wait_until_settled(page)
 
     assert page.inner_html("#tr-out-trend") != chart_before
-    assert page.locator("#tr-out-trend svg").count() == 1
+    chart = page.locator("#tr-out-trend img.tr-plot")
+    assert chart.get_attribute("src").startswith("data:image/svg+xml;base64,")  # type: ignore[union-attr]
+    assert chart.evaluate("image => image.complete && image.naturalWidth > 0")
     assert page.inner_text("#tr-out-revenue") != revenue_before
     assert renders(page, "trend") >= 2 and renders(page, "monthly_table") >= 2
     assert renders(page, "price_list") == 0
@@ -101,7 +109,7 @@ def test_a_stale_reply_does_not_overwrite_a_newer_one(
 
     page.route("**/sales/update", hold_first)
     page.select_option("#tr-in-region", "North")
-    page.wait_for_function("window.trellisDashboard.seq === 1")
+    expect(page.locator("html")).to_have_attribute("data-seq", "1")
     page.select_option("#tr-in-region", "West")
     expect(page.locator("#tr-out-summary")).to_contain_text("West")
 
@@ -177,12 +185,12 @@ def test_a_published_event_refreshes_its_output_in_the_browser(
 ) -> None:
     page.goto(push_server.url("/live?n=3"))
     expect(page.locator("html")).to_have_attribute("data-dashboard-ready", "true")
-    page.wait_for_function("window.trellisDashboard.eventsConnected")
+    expect(page.locator("html")).to_have_attribute("data-events", "connected")
     before = page.inner_text("#tr-out-pinged")
 
     httpx.post(push_server.url("/publish"), timeout=10)
 
-    page.wait_for_function("window.trellisDashboard.renders.pinged >= 1")
+    expect(page.locator("#tr-out-pinged")).to_have_attribute("data-renders", AT_LEAST_ONCE)
     after = page.inner_text("#tr-out-pinged")
     assert after != before and after.startswith("n=3 render=")
     assert page.evaluate("window.trellisDashboard.renders.still || 0") == 0
@@ -194,7 +202,9 @@ def test_an_output_with_a_timer_refreshes_by_itself(
 ) -> None:
     page.goto(push_server.url("/live"))
 
-    page.wait_for_function("window.trellisDashboard.renders.ticking >= 2", timeout=5000)
+    expect(page.locator("#tr-out-ticking")).to_have_attribute(
+        "data-renders", AT_LEAST_TWICE, timeout=5000
+    )
 
     expect(page.locator("#tr-out-ticking")).to_contain_text("tick")
     assert script_errors == []
@@ -203,7 +213,7 @@ def test_an_output_with_a_timer_refreshes_by_itself(
 def open_socket_page(page: Page, server: RunningServer) -> None:
     page.goto(server.url("/live-ws?n=2"))
     expect(page.locator("html")).to_have_attribute("data-dashboard-ready", "true")
-    page.wait_for_function("window.trellisDashboard.socketConnected")
+    expect(page.locator("html")).to_have_attribute("data-socket", "connected")
 
 
 def test_updates_travel_over_the_websocket_when_offered(
@@ -231,7 +241,7 @@ def test_a_published_event_is_pushed_over_the_websocket(
 
     httpx.post(push_server.url("/publish"), timeout=10)
 
-    page.wait_for_function("window.trellisDashboard.renders.pinged >= 1")
+    expect(page.locator("#tr-out-pinged")).to_have_attribute("data-renders", AT_LEAST_ONCE)
     expect(page.locator("#tr-out-pinged")).to_contain_text("n=2 render=")
     assert script_errors == []
 
@@ -244,7 +254,22 @@ def test_after_a_reconnect_the_browser_resends_every_input(
 
     page.evaluate("window.trellisDashboard.transport.close()")
 
-    page.wait_for_function("window.trellisDashboard.renders.still >= 1")
+    expect(page.locator("#tr-out-still")).to_have_attribute("data-renders", AT_LEAST_ONCE)
     expect(page.locator("#tr-out-still")).to_have_text("still 2")
     assert page.evaluate("window.trellisDashboard.socketConnected")
+    assert script_errors == []
+
+
+def test_with_a_session_the_runtime_sends_the_csrf_token(
+    page: Page, script_errors: list[str], push_server: RunningServer
+) -> None:
+    page.goto(push_server.url("/login"))
+    page.goto(push_server.url("/live?n=1"))
+    expect(page.locator("html")).to_have_attribute("data-dashboard-ready", "true")
+
+    slider = page.locator("#tr-in-n")
+    slider.focus()
+    slider.press("ArrowRight")
+
+    expect(page.locator("#tr-out-still")).to_have_text("still 2")
     assert script_errors == []

@@ -52,6 +52,9 @@ class DashboardClient:
         spec = self._check(self.http.get(self.prefix + "/spec"))
         self.spec: dict[str, Any] = spec
         self.inputs: dict[str, Any] = dict(spec["defaults"])
+        self._headers = {UPDATE_HEADER: "1"}
+        if "csrf_token" in spec:  # the client holds a session cookie: send the CSRF token
+            self._headers[spec["csrf_header"]] = spec["csrf_token"]
         self.outputs: dict[str, str] = {}
         self.errors: dict[str, str] = {}
         self.ran: set[str] = set()
@@ -78,9 +81,7 @@ class DashboardClient:
             "changed": changed,
             "refresh": list(refresh),
         }
-        response = self.http.post(
-            self.prefix + "/update", json=envelope, headers={UPDATE_HEADER: "1"}
-        )
+        response = self.http.post(self.prefix + "/update", json=envelope, headers=self._headers)
         reply: dict[str, Any] = self._check(response)
         if reply.get("seq") != self.seq:
             raise DashboardUpdateError(response.status_code, "reply sequence number mismatch")

@@ -29,6 +29,8 @@ from ..negotiation import best_match
 from ..requests import Request, check_json_depth
 from ..responses import HTMLResponse, JSONResponse, Response
 from ..routing import WEBSOCKET_METHOD
+from ..security.csrf import HEADER as CSRF_HEADER
+from ..security.csrf import get_csrf_token
 from ..sse import EventSourceResponse, ServerSentEvent
 from ..websocket import CLOSE_POLICY_VIOLATION, WebSocket, WebSocketDisconnect
 from .events import Subscription, broker_for
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 # SECURITY: the POST needs this header. A cross-site form cannot set it and a cross-site fetch
 # that sets it needs a CORS preflight nobody answers, so a third-party page cannot drive updates.
+# The app's CSRF check applies too: with a session cookie, the POST must carry the CSRF token.
 UPDATE_HEADER = "x-trellis-dashboard"
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 SSE_PING_SECONDS = 15.0
@@ -137,6 +140,7 @@ class MountedDashboard:
                 "websocket": self.prefix + "/ws" if self.websocket else None,
             },
             "header": UPDATE_HEADER,
+            **self._csrf(request),
         }
         runtime = f"{self.prefix}/_runtime/"
         context = self.app.templates.context(request, {})
@@ -244,9 +248,20 @@ class MountedDashboard:
         finally:
             subscription.close()
 
-    def show_spec(self) -> Response:
-        body = {**self.spec, "defaults": self.page.defaults()}
-        return JSONResponse(body)
+    def show_spec(self, request: Request) -> Response:
+        body = {**self.spec, "defaults": self.page.defaults(), **self._csrf(request)}
+        return JSONResponse(body, headers=_NO_STORE)
+
+    def _csrf(self, request: Request) -> dict[str, str]:
+        """The CSRF token the update POST needs, when the request carries a session cookie.
+
+        Without the cookie the POST is not cookie-authenticated and the app's CSRF check lets a
+        JSON body through; with it, the check wants the session's token in X-CSRF-Token.
+        """
+        settings = self.app.settings
+        if not settings.csrf_enabled or settings.session_cookie not in request.cookies:
+            return {}
+        return {"csrf_token": get_csrf_token(request), "csrf_header": CSRF_HEADER}
 
     def runtime(self, file: str) -> Response:
         asset = self.assets.get(file)

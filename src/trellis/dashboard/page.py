@@ -64,6 +64,8 @@ class Column(Layout):
     css_class = "tr-column"
 
     def __init__(self, *children: Child, width: int = 1) -> None:
+        if width not in range(1, 7):
+            raise ValueError(f"Column width is a whole number from 1 to 6, not {width!r}.")
         super().__init__(*children)
         self.width = width
 
@@ -300,12 +302,11 @@ class Dashboard:
                 inner = self.render_children(child.children, values, outputs)
                 if isinstance(child, Card):
                     inner = Markup('<h2 class="tr-card-title">{}</h2>{}').format(child.title, inner)
-                style = ""
+                css_class = child.css_class
                 if isinstance(child, Column) and child.width != 1:
-                    style = Markup(' style="flex-grow: {}"').format(int(child.width))
-                parts.append(
-                    Markup('<div class="{}"{}>{}</div>').format(child.css_class, style, inner)
-                )
+                    # A class, not a style attribute: the default CSP forbids inline styles.
+                    css_class += f" tr-grow-{child.width}"
+                parts.append(Markup('<div class="{}">{}</div>').format(css_class, inner))
             else:
                 raise TypeError(
                     f"Cannot place {child!r} in a dashboard layout: use an input, an output "

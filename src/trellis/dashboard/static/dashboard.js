@@ -21,6 +21,8 @@
   var retryDelay = 500;
   var retrying = false;
   var statusElement = document.getElementById("tr-status");
+  // State mirrored on <html> as data-* attributes, for tests and for CSS.
+  var root = document.documentElement;
 
   function outputElement(name) {
     return document.getElementById("tr-out-" + name);
@@ -118,6 +120,12 @@
     box.addEventListener("change", function () { onInput(name, spec, box, true); });
   });
 
+  // Pressing Enter in a text box must not submit (and reload) the page.
+  var inputsForm = document.getElementById("tr-inputs");
+  if (inputsForm) {
+    inputsForm.addEventListener("submit", function (event) { event.preventDefault(); });
+  }
+
   // -- updates --
 
   function affected(changed, refresh) {
@@ -131,6 +139,7 @@
 
   function send(changed, refresh, everything) {
     seq += 1;
+    root.setAttribute("data-seq", String(seq));
     var targets = everything ? Object.keys(config.outputs) : affected(changed, refresh);
     targets.forEach(function (name) {
       wanted[name] = seq;
@@ -215,6 +224,7 @@
         hydrate(element);
       }
       renders[name] = (renders[name] || 0) + 1;
+      element.setAttribute("data-renders", String(renders[name]));
       element.classList.remove("tr-loading");
       element.removeAttribute("aria-busy");
     });
@@ -333,6 +343,7 @@
       if (socketConnectedBefore) send([], [], true);
       socketConnectedBefore = true;
       window.trellisDashboard.socketConnected = true;
+      root.setAttribute("data-socket", "connected");
     });
     socket.addEventListener("message", function (event) {
       var message = JSON.parse(event.data);
@@ -348,6 +359,7 @@
     socket.addEventListener("close", function () {
       if (transport === socket) transport = null;
       window.trellisDashboard.socketConnected = false;
+      root.setAttribute("data-socket", "closed");
       // Updates go over HTTP POST meanwhile; try the socket again with back-off.
       setTimeout(connectSocket, opened ? 500 : retryDelay);
       if (!opened) retryDelay = Math.min(retryDelay * 2, 10000);
@@ -372,6 +384,7 @@
       if (connectedBefore) send([], [], true);
       connectedBefore = true;
       window.trellisDashboard.eventsConnected = true;
+      root.setAttribute("data-events", "connected");
     });
     source.addEventListener("refresh", function (event) {
       send([], JSON.parse(event.data).outputs);
@@ -391,5 +404,5 @@
       return document.querySelectorAll(".tr-output.tr-loading").length;
     },
   };
-  document.documentElement.setAttribute("data-dashboard-ready", "true");
+  root.setAttribute("data-dashboard-ready", "true");
 })();
