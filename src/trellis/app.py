@@ -48,6 +48,7 @@ from .templates import Template, Templates
 from .websocket import WebSocket, websocket_of
 
 if TYPE_CHECKING:
+    from .dashboard import Dashboard, MountedDashboard
     from .staticfiles import StaticFiles
 
 logger = logging.getLogger("trellis")
@@ -250,6 +251,12 @@ class App(Router):
             return files.response(path)
 
         self.add_route(prefix.rstrip("/") + "/{path:path}", serve_static, ("GET",), name=name)
+
+    def mount_dashboard(self, prefix: str, page: Dashboard, **options: Any) -> MountedDashboard:
+        """Serve a `trellis.dashboard.Dashboard` at `prefix` (its graph is checked now)."""
+        from .dashboard.mount import mount_dashboard
+
+        return mount_dashboard(self, prefix, page, **options)
 
     @property
     def templates(self) -> Templates:
