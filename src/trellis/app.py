@@ -533,7 +533,7 @@ class App(Router):
             # route does not negotiate; one header lookup, no Accept parsing.
             if (
                 self.renderers.fast_json
-                and (route is None or not route.options)
+                and (route is None or not route.negotiates)
                 and request.accept_header() in _PLAIN_JSON_ACCEPTS
             ):
                 return negotiated_json_response(result)

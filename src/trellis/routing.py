@@ -164,6 +164,7 @@ class Route:
         "implicit_head",
         "methods",
         "name",
+        "negotiates",
         "options",
         "param_converters",
         "param_names",
@@ -191,6 +192,9 @@ class Route:
         self.param_names = tuple(s[0] for s in segments if isinstance(s, tuple))
         self.param_converters = {s[0]: s[1] for s in segments if isinstance(s, tuple)}
         self.options = options or {}
+        # Whether the route chooses its own formats (`produces=`, `template=`); the app's fast
+        # JSON path applies only to routes that do not.
+        self.negotiates = "produces" in self.options or "template" in self.options
         # Filled in by the app at registration: the compiled handler invocation.
         self.call: Any = None
 

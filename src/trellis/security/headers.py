@@ -66,6 +66,8 @@ def security_headers(settings: Settings) -> Callable[[Request, Response], None] 
     )
 
     names = frozenset([name for name, _ in static] + [_CSP])
+    # PERF: without trusted proxies the scheme is the server's own; skip the property chain.
+    behind_proxies = bool(settings.trusted_networks)
     # PERF: the usual response has none of these headers yet: one extend of a ready list.
     usual = [*static, (_CSP, policy)] if policy else list(static)
 
@@ -86,7 +88,9 @@ def security_headers(settings: Settings) -> Callable[[Request, Response], None] 
             raw.extend(header for header in static if header[0] not in present)
             if policy and _CSP not in present:
                 raw.append((_CSP, add_nonce(policy, nonce) if nonce else policy))
-        if hsts is not None and request.is_secure:
+        if hsts is not None and (
+            request.is_secure if behind_proxies else request._raw_scheme() == "https"
+        ):
             for name, _ in raw:
                 if name == "strict-transport-security":
                     break
