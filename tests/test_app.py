@@ -645,6 +645,19 @@ def test_disallowed_host_is_400_even_for_unknown_paths(hosts_client: TestClient)
     assert hosts_client.get("/missing", headers={"Host": "evil.com"}).status_code == 400
 
 
+def test_host_decisions_hold_on_repeat_and_past_the_accepted_cache(
+    hosts_client: TestClient,
+) -> None:
+    # Accepted hosts are remembered (a bounded cache); refused ones never are.
+    for _ in range(2):
+        assert hosts_client.get("/", headers={"Host": "evil.com"}).status_code == 400
+        assert hosts_client.get("/", headers={"Host": "example.com"}).status_code == 200
+    for i in range(300):
+        assert hosts_client.get("/", headers={"Host": f"s{i}.example.org"}).status_code == 200
+    assert hosts_client.get("/", headers={"Host": "s299.example.org"}).status_code == 200
+    assert hosts_client.get("/", headers={"Host": "evil.com"}).status_code == 400
+
+
 def test_default_settings_allow_any_host(app: App, client: TestClient) -> None:
     @app.get("/")
     def index() -> str:

@@ -73,6 +73,42 @@ def test_async_handler_under_asgi_runs_on_the_event_loop_thread(app: App) -> Non
         assert not client.get("/thread").json()["thread"].startswith("trellis-worker")
 
 
+def test_sync_handler_declared_non_blocking_runs_on_the_event_loop_under_asgi(app: App) -> None:
+    @app.get("/thread", sync_to_thread=False)
+    def thread_name() -> dict[str, Any]:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            on_loop = False
+        else:
+            on_loop = True
+        return {"thread": threading.current_thread().name, "on_loop": on_loop}
+
+    with TestClient(app, protocol="asgi") as client:
+        answer = client.get("/thread").json()
+    assert not answer["thread"].startswith("trellis-worker")
+    assert answer["on_loop"] is True
+
+
+def test_sync_to_thread_false_keeps_params_and_errors(app: App, client: TestClient) -> None:
+    @app.get("/items/{id:int}", sync_to_thread=False)
+    def item(id: int, q: str = "none") -> dict[str, Any]:
+        if id == 0:
+            raise ValueError("boom")
+        return {"id": id, "q": q}
+
+    assert client.get("/items/3?q=x").json() == {"id": 3, "q": "x"}
+    assert client.get("/items/0").status_code == 500
+
+
+def test_sync_to_thread_must_be_a_bool(app: App) -> None:
+    def view() -> str:
+        return "x"
+
+    with pytest.raises(ConfigurationError, match="sync_to_thread must be True or False"):
+        app.add_route("/x", view, sync_to_thread="no")
+
+
 def test_async_handler_under_wsgi_runs_on_an_event_loop(app: App) -> None:
     @app.get("/loop")
     async def loop_info() -> dict[str, Any]:

@@ -1100,3 +1100,60 @@ def test_url_for_round_trips_str_param(value: str) -> None:
 @given(st.text(_TEXT, min_size=1))
 def test_url_for_round_trips_path_param(value: str) -> None:
     assert _round_trip("file", {"p": value}) == {"p": value}
+
+
+# -- the fast first-choice path agrees with the full depth-first walk --------------------------
+
+_SEGMENTS = ["a", "b", "7", "x7", ""]
+_PATTERN_SEGMENTS = ["a", "b", "{p}", "{n:int}", "{r:path}"]
+
+
+def _reference_match(router: Router, method: str, path: str) -> tuple[Any, Any]:
+    # The depth-first walk alone (what match() did before its first-choice fast path).
+    leaf = router._static.get(path)
+    if leaf is not None and method in leaf:
+        return leaf[method], {}
+    values: list[Any] = []
+    parts = path[1:].split("/") if path != "/" else []
+    route = router._walk(router._root, parts, 0, method, values, set())
+    if route is None:
+        return None, None
+    return route, dict(zip(route.param_names, values, strict=True))
+
+
+@given(
+    patterns=st.lists(
+        st.lists(st.sampled_from(_PATTERN_SEGMENTS), min_size=1, max_size=3),
+        min_size=1,
+        max_size=8,
+    ),
+    paths=st.lists(st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=4), max_size=10),
+)
+def test_match_finds_the_same_route_as_the_depth_first_walk(
+    patterns: list[list[str]], paths: list[list[str]]
+) -> None:
+    router = Router()
+    for index, segments in enumerate(patterns):
+        if "{r:path}" in segments[:-1]:
+            continue  # a {x:path} parameter must be last
+        names = iter(f"v{i}" for i in range(10))
+        pattern = "/" + "/".join(
+            s.replace("{p}", "{" + next(names) + "}")
+            .replace("{n:", "{" + next(names) + ":")
+            .replace("{r:", "{" + next(names) + ":")
+            if s.startswith("{")
+            else s
+            for s in segments
+        )
+
+        def endpoint() -> None:
+            return None
+
+        try:
+            router.add_route(pattern, endpoint, ("GET",), name=f"r{index}")
+        except ConfigurationError:
+            continue  # conflicts and duplicate names are not what this test is about
+    for segments in paths:
+        path = "/" + "/".join(segments)
+        route, params, _ = router.match("GET", path)
+        assert (route, params) == _reference_match(router, "GET", path)

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import pydantic
 
+from ._eagertask import run_eagerly
 from .errorpages import http_error_response, server_error_response
 from .errors import ConfigurationError, HTTPError
 from .handlers import (
@@ -47,6 +48,7 @@ from .templates import Template, Templates
 from .websocket import WebSocket, websocket_of
 
 if TYPE_CHECKING:
+    from .dashboard import Dashboard, MountedDashboard
     from .staticfiles import StaticFiles
 
 logger = logging.getLogger("trellis")
@@ -73,6 +75,32 @@ class App(Router):
     `settings` may be a mapping (`{"DEBUG": True}`) or a `Settings`; `TRELLIS_*` environment
     variables and a `.env` file fill in what it does not say.
     """
+
+    __slots__ = (
+        "_after",
+        "_asgi_app",
+        "_before",
+        "_error_handlers",
+        "_executor",
+        "_finishers",
+        "_middleware",
+        "_providers",
+        "_request_checks",
+        "_shutdown",
+        "_start_lock",
+        "_started",
+        "_startup",
+        "_teardown",
+        "_templates",
+        "_wsgi_app",
+        "context_processors",
+        "renderers",
+        "root_path",
+        "sessions",
+        "settings",
+        "static_files",
+        "template_globals",
+    )
 
     def __init__(
         self,
@@ -102,17 +130,20 @@ class App(Router):
         self._wsgi_app: Callable[..., Any] | None = None
         self._asgi_app: Callable[..., Any] | None = None
         self._on_add.append(self._compile_route)
-        from .security.hosts import host_check_middleware
+        # Checks that run first for every request and refuse it by raising (host checking).
+        # PERF: a plain call each; they have no after-half, so no generator is made for them.
+        self._request_checks: list[Callable[[Request], None]] = []
+        # Functions completing every response just before it is written, whatever produced it
+        # (a handler, an error, a request check, middleware): security headers.
+        self._finishers: list[Callable[[Request, Response], None]] = []
+        from .security.hosts import host_check
 
-        host_middleware = host_check_middleware(self.settings.allowed_hosts)
-        if host_middleware is not None:
-            self._middleware.append(host_middleware)
+        check = host_check(self.settings.allowed_hosts)
+        if check is not None:
+            self._request_checks.append(check)
         from .security import install_security
         from .sessions import SessionManager
 
-        # PERF: one attribute for sessions and logins together. An App has about 30 instance
-        # attributes, where CPython stops sharing instance-dict keys and every `self.x` in
-        # the hot path gets slower (measured: +0.2 us per request for the 30th name).
         self.sessions = SessionManager(self.settings)
         install_security(self)
 
@@ -120,9 +151,21 @@ class App(Router):
 
     def _compile_route(self, route: Route) -> None:
         try:
-            route.call = compile_handler(route.endpoint, route.param_converters, self._providers)
+            route.call = self._compile_handler(route)
         except UnresolvedParameterError:
             route.call = None  # a provider may still be registered; checked again at start-up
+
+    def _compile_handler(self, route: Route) -> CompiledHandler:
+        # `sync_to_thread=False` on a route: its sync handler does not block, so ASGI calls it
+        # on the event loop instead of paying a thread-pool hop per request.
+        to_thread = route.options.get("sync_to_thread", True)
+        if not isinstance(to_thread, bool):
+            raise ConfigurationError(
+                f"Route {route.path!r}: sync_to_thread must be True or False, not {to_thread!r}."
+            )
+        return compile_handler(
+            route.endpoint, route.param_converters, self._providers, to_thread=to_thread
+        )
 
     def provide(self, annotation: Any, factory: Provider) -> None:
         """Fill handler parameters annotated with `annotation` by calling `factory(request)`."""
@@ -209,6 +252,12 @@ class App(Router):
 
         self.add_route(prefix.rstrip("/") + "/{path:path}", serve_static, ("GET",), name=name)
 
+    def mount_dashboard(self, prefix: str, page: Dashboard, **options: Any) -> MountedDashboard:
+        """Serve a `trellis.dashboard.Dashboard` at `prefix` (its graph is checked now)."""
+        from .dashboard.mount import mount_dashboard
+
+        return mount_dashboard(self, prefix, page, **options)
+
     @property
     def templates(self) -> Templates:
         """The Jinja2 templates (`app.templates.env` is the environment)."""
@@ -228,9 +277,7 @@ class App(Router):
         for route in self.routes:
             if route.call is None:
                 # Raises the ConfigurationError naming the handler and parameter.
-                route.call = compile_handler(
-                    route.endpoint, route.param_converters, self._providers
-                )
+                route.call = self._compile_handler(route)
         for func in self._startup:
             result = func()
             if inspect.isawaitable(result):
@@ -312,6 +359,8 @@ class App(Router):
                     response = self._after_error(request, exc)
             else:
                 response = self._apply_after_hooks(request, outcome)
+        if not stack:
+            return response  # PERF: no middleware entered, nothing to resume
         return self._exit_middleware(request, stack, response)
 
     async def handle_async(self, request: Request) -> Response:
@@ -322,17 +371,33 @@ class App(Router):
             outcome = self._route(request)
             if isinstance(outcome, CompiledHandler):
                 try:
-                    result = await self._call_async(outcome, request)
+                    # PERF: async and non-blocking sync handlers are called right here (no extra
+                    # coroutine per request); only thread-pool calls go through a helper.
+                    build = outcome.build
+                    kwargs = build(request) if build is not None else {}
+                    if outcome.is_async:
+                        result = await outcome.endpoint(**kwargs)
+                    elif not outcome.to_thread:
+                        result = outcome.endpoint(**kwargs)
+                    else:
+                        result = await self._call_in_thread(outcome.endpoint, kwargs)
                     response = self._after_handler(request, result)
                 except Exception as exc:
                     response = self._after_error(request, exc)
             else:
                 response = self._apply_after_hooks(request, outcome)
+        if not stack:
+            return response  # PERF: no middleware entered, nothing to resume
         return self._exit_middleware(request, stack, response)
 
     def _enter_middleware(
         self, request: Request, stack: list[Generator[None, Response, Any]]
     ) -> Response | None:
+        for check in self._request_checks:
+            try:
+                check(request)
+            except Exception as exc:
+                return self.error_response(request, exc)
         for middleware in self._middleware:
             try:
                 gen = middleware(request)
@@ -440,14 +505,10 @@ class App(Router):
                     return RedirectResponse(location, 308)
         return self.error_response(request, HTTPError(404, f"No route matches {request.path}."))
 
-    async def _call_async(self, handler: CompiledHandler, request: Request) -> Any:
-        build = handler.build
-        kwargs = build(request) if build is not None else {}
-        if handler.is_async:
-            return await handler.endpoint(**kwargs)
+    async def _call_in_thread(self, endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        call = functools.partial(context.run, handler.endpoint, **kwargs)
+        call = functools.partial(context.run, endpoint, **kwargs)
         return await loop.run_in_executor(self.executor, call)
 
     @property
@@ -472,7 +533,7 @@ class App(Router):
             # route does not negotiate; one header lookup, no Accept parsing.
             if (
                 self.renderers.fast_json
-                and (route is None or not route.options)
+                and (route is None or not route.negotiates)
                 and request.accept_header() in _PLAIN_JSON_ACCEPTS
             ):
                 return negotiated_json_response(result)
@@ -557,6 +618,8 @@ class App(Router):
         except Exception as exc:
             response = self.error_response(request, exc)
             response.finalize(request, self.settings.secure_cookies)
+        for finisher in self._finishers:
+            finisher(request, response)
         if response.status in _NO_CONTENT_STATUSES:
             response.body = b""
             response.stream = None
@@ -615,7 +678,8 @@ def _call_sync(handler: CompiledHandler, request: Request) -> Any:
     build = handler.build
     if handler.is_async:
         coro = handler.endpoint(**build(request)) if build is not None else handler.endpoint()
-        return run_sync(coro)
+        # PERF: the coroutine's first step runs at once; the loop runs only if it waits.
+        return run_eagerly(coro, _thread_loop())
     if build is None:
         return handler.endpoint()
     return handler.endpoint(**build(request))
@@ -631,13 +695,17 @@ def run_sync(awaitable: Awaitable[Any]) -> Any:
 
     Used under WSGI for async handlers and async iterators; each worker thread keeps one loop.
     """
+    return _thread_loop().run_until_complete(awaitable)
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
     loop: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
     if loop is None or loop.is_closed():
         loop = asyncio.new_event_loop()
         _thread_loops.loop = loop
         with _all_loops_lock:
             _all_loops.append(loop)
-    return loop.run_until_complete(awaitable)
+    return loop
 
 
 def close_thread_loops() -> None:

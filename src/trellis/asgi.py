@@ -80,6 +80,12 @@ class ASGIRequest(Request):
     def _raw_scheme(self) -> str:
         return str(self.scope.get("scheme", "http"))
 
+    def _host_header(self) -> str | None:
+        for name, value in self.scope["headers"]:
+            if name == b"host":
+                return str(value.decode("latin-1"))
+        return None
+
     def _server(self) -> tuple[str, int | None]:
         server = self.scope.get("server")
         return (server[0], server[1]) if server else ("localhost", None)
@@ -176,16 +182,16 @@ class ASGIAdapter:
         self.app = app
         self._start_lock = asyncio.Lock()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # PERF: a plain function returning the coroutine to await, one coroutine fewer per request.
         kind = scope["type"]
         if kind == "http":
-            await self.http(scope, receive, send)
-        elif kind == "lifespan":
-            await self.lifespan(receive, send)
-        elif kind == "websocket":
-            await self.websocket(scope, receive, send)
-        else:
-            raise RuntimeError(f"Trellis cannot serve ASGI scope type {kind!r}.")
+            return self.http(scope, receive, send)
+        if kind == "lifespan":
+            return self.lifespan(receive, send)
+        if kind == "websocket":
+            return self.websocket(scope, receive, send)
+        raise RuntimeError(f"Trellis cannot serve ASGI scope type {kind!r}.")
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         """Run startup and shutdown hooks when the server says so."""
@@ -246,11 +252,7 @@ class ASGIAdapter:
             return
         response = app.finish(request, response)
         status = response.status
-        cached = _ENCODED_HEADERS.get
-        headers = [
-            cached(pair) or (pair[0].encode("latin-1"), pair[1].encode("latin-1"))
-            for pair in response.raw_headers
-        ]
+        headers = [_HEADER_BYTES.get(pair) or _encode_header(pair) for pair in response.raw_headers]
         try:
             if response.stream is None:
                 body = response.body
@@ -333,6 +335,21 @@ class ASGIAdapter:
             error = pump_task.exception()
             if error is not None:
                 raise error
+
+
+# PERF: encoded forms of the headers responses repeat (content-type and the like). Bounded and
+# never evicted: values that vary per response (cookies, ETags) just stop being cached once full.
+_HEADER_BYTES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+_HEADER_CACHE_SIZE = 512
+_UNCACHED_HEADERS = frozenset({"set-cookie", "etag", "last-modified", "location", "content-range"})
+
+
+def _encode_header(pair: tuple[str, str]) -> tuple[bytes, bytes]:
+    name, value = pair
+    encoded = (name.encode("latin-1"), value.encode("latin-1"))
+    if len(_HEADER_BYTES) < _HEADER_CACHE_SIZE and name not in _UNCACHED_HEADERS:
+        _HEADER_BYTES[pair] = encoded
+    return encoded
 
 
 def _body_message(chunk: bytes | str) -> Message:

@@ -35,12 +35,17 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 @dataclasses.dataclass(frozen=True)
 class CompiledHandler:
-    """How to call one endpoint: `build(request)` gives the keyword arguments, or None for none."""
+    """How to call one endpoint: `build(request)` gives the keyword arguments, or None for none.
+
+    `to_thread` says whether ASGI runs a sync endpoint in the thread pool (the default) or
+    calls it on the event loop (the route declared it non-blocking with `sync_to_thread=False`).
+    """
 
     endpoint: Callable[..., Any]
     is_async: bool
     build: ArgsBuilder | None
     body_model: type[pydantic.BaseModel] | None
+    to_thread: bool = True
     # What fills each parameter, for tools that describe the endpoint (the OpenAPI generator).
     parameters: tuple[Parameter, ...] = ()
 
@@ -77,6 +82,8 @@ def compile_handler(
     endpoint: Callable[..., Any],
     path_converters: dict[str, Converter],
     providers: dict[Any, Provider],
+    *,
+    to_thread: bool = True,
 ) -> CompiledHandler:
     """Inspect `endpoint` once and return how to build its arguments for each request."""
     try:
@@ -166,8 +173,9 @@ def compile_handler(
         build = _make_builder(
             path_names, path_conversions, fillers, query_params, body_model, body_name
         )
+    is_async = is_async_callable(endpoint)
     return CompiledHandler(
-        endpoint, is_async_callable(endpoint), build, body_model, tuple(described)
+        endpoint, is_async, build, body_model, to_thread and not is_async, tuple(described)
     )
 
 

@@ -97,6 +97,11 @@ class Request:
     def _server(self) -> tuple[str, int | None]:
         return ("localhost", None)
 
+    def _host_header(self) -> str | None:
+        """The first Host header; adapters read it straight from the server's data."""
+        host: str | None = self.headers.get("host")
+        return host
+
     def _body_chunks(self, limit: int) -> Iterator[bytes]:
         """Yield the body in chunks, raising 413 once more than `limit` bytes arrive."""
         return iter(())
@@ -245,9 +250,11 @@ class Request:
             forwarded = self.headers.get("x-forwarded-host")
             if forwarded:
                 return str(forwarded).split(",")[0].strip()
-        host = self.headers.get("host")
+        # PERF: the host check reads this on every request; the adapters find the Host header
+        # without building the whole Headers object.
+        host = self._host_header()
         if host:
-            return str(host)
+            return host
         name, port = self._server()
         return name if port in (None, 80, 443) else f"{name}:{port}"
 

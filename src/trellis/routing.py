@@ -164,6 +164,7 @@ class Route:
         "implicit_head",
         "methods",
         "name",
+        "negotiates",
         "options",
         "param_converters",
         "param_names",
@@ -191,6 +192,9 @@ class Route:
         self.param_names = tuple(s[0] for s in segments if isinstance(s, tuple))
         self.param_converters = {s[0]: s[1] for s in segments if isinstance(s, tuple)}
         self.options = options or {}
+        # Whether the route chooses its own formats (`produces=`, `template=`); the app's fast
+        # JSON path applies only to routes that do not.
+        self.negotiates = "produces" in self.options or "template" in self.options
         # Filled in by the app at registration: the compiled handler invocation.
         self.call: Any = None
 
@@ -287,6 +291,23 @@ class Router:
     prefixed with `router.prefix` and named `"<router.name>.<route name>"` when the router is named.
     """
 
+    # PERF: slots keep attribute reads on the hot path fast however many attributes an app has
+    # (a plain instance dict slows every read once it passes ~30 keys). `__dict__` stays so
+    # extensions and users can still add attributes of their own.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_names",
+        "_on_add",
+        "_root",
+        "_static",
+        "converters",
+        "name",
+        "prefix",
+        "routes",
+        "template_folders",
+    )
+
     def __init__(
         self, prefix: str = "", name: str | None = None, template_folder: str | None = None
     ) -> None:
@@ -317,7 +338,12 @@ class Router:
         name: str | None = None,
         **options: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register the decorated function for `path` and `methods`."""
+        """Register the decorated function for `path` and `methods`.
+
+        Option `sync_to_thread=False` declares a `def` handler that never blocks: under ASGI it
+        is then called on the event loop instead of in the thread pool (faster; a blocking
+        handler declared so would stall every request).
+        """
 
         def decorator(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             self.add_route(path, endpoint, methods, name=name, **options)
@@ -482,8 +508,32 @@ class Router:
             allowed.update(leaf)
         root = self._root
         if root.static or root.params or root.catchall:
-            values: list[Any] = []
             parts = path[1:].split("/") if path != "/" else []
+            # PERF: first follow the first choice at every level (static child, else the first
+            # parameter that converts) without recursion. The depth-first walk tries choices in
+            # the same order, so when this path ends in a route it is the walk's answer too;
+            # otherwise the walk runs (backtracking, {x:path}, and `allowed` for 405).
+            node: _Node | None = root
+            values: list[Any] = []
+            for part in parts:
+                assert node is not None
+                child = node.static.get(part)
+                if child is None and part:
+                    for converter, param_child in node.params:
+                        try:
+                            values.append(converter.convert(part))
+                        except ValueError:
+                            continue
+                        child = param_child
+                        break
+                node = child
+                if node is None:
+                    break
+            if node is not None and node.leaf is not None:
+                route = node.leaf.get(method)
+                if route is not None:
+                    return route, dict(zip(route.param_names, values, strict=True)), _NONE_ALLOWED
+            values = []
             route = self._walk(root, parts, 0, method, values, allowed)
             if route is not None:
                 return route, dict(zip(route.param_names, values, strict=True)), _NONE_ALLOWED

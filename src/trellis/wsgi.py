@@ -81,6 +81,10 @@ class WSGIRequest(Request):
     def _raw_scheme(self) -> str:
         return str(self.environ.get("wsgi.url_scheme", "http"))
 
+    def _host_header(self) -> str | None:
+        host: str | None = self.environ.get("HTTP_HOST")
+        return host
+
     def _server(self) -> tuple[str, int | None]:
         port = self.environ.get("SERVER_PORT")
         return (self.environ.get("SERVER_NAME", "localhost"), int(port) if port else None)

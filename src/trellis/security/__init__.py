@@ -42,6 +42,14 @@ class RoutePolicy:
     login_required: bool
     limits: tuple[Limit, ...]
 
+    def nothing_for(self, method: str) -> bool:
+        """True when a request with `method` has nothing to check on this route."""
+        return (
+            not self.limits
+            and not self.login_required
+            and (not self.csrf or method in SAFE_METHODS)
+        )
+
 
 class RouteGuard:
     """The before-request check applying each route's policy (rate limits, CSRF, login)."""
@@ -99,6 +107,8 @@ class RouteGuard:
             policy = policies.get(route)
             if policy is None:
                 policy = policies[route] = policy_of(route)
+            if policy.nothing_for(request.method):
+                return None  # PERF: most requests (safe methods, no limits, no login)
             for limit in policy.limits:
                 limit.check(request, guard.storage)
             if policy.csrf and csrf is not None and request.method not in SAFE_METHODS:
@@ -133,12 +143,13 @@ def _template_context(request: Request) -> dict[str, Any]:
 def install_security(app: App) -> None:
     """Add the security middleware and checks the app's settings ask for (App() calls this)."""
     settings = app.settings
-    from .headers import security_headers_middleware
+    from .headers import security_headers
 
-    headers = security_headers_middleware(settings)
+    headers = security_headers(settings)
     if headers is not None:
-        # Outermost, so early answers (400 for a bad Host, 429, CORS refusals) get them too.
-        app._middleware.insert(0, headers)
+        # A finisher, not a middleware: early answers (400 for a bad Host, 429, CORS refusals)
+        # get the headers too.
+        app._finishers.append(headers)
     if settings.cors_origins:
         from .cors import cors_middleware
 

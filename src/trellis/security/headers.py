@@ -4,8 +4,8 @@ HSTS over HTTPS and the cross-origin opener policy. Headers a handler set itself
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..requests import Request
@@ -42,10 +42,12 @@ def add_nonce(policy: str, nonce: str) -> str:
     return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
 
 
-def security_headers_middleware(
-    settings: Settings,
-) -> Callable[[Request], Generator[None, Response, Any]] | None:
-    """The middleware adding the configured headers; None when SECURITY_HEADERS is off."""
+def security_headers(settings: Settings) -> Callable[[Request, Response], None] | None:
+    """A response finisher adding the configured headers; None when SECURITY_HEADERS is off.
+
+    It runs in `App.finish`, so every response gets the headers, whatever produced it: a
+    handler, an error page, a refused Host or a 429.
+    """
     if not settings.security_headers:
         return None
     policy = settings.content_security_policy
@@ -64,11 +66,12 @@ def security_headers_middleware(
     )
 
     names = frozenset([name for name, _ in static] + [_CSP])
+    # PERF: without trusted proxies the scheme is the server's own; skip the property chain.
+    behind_proxies = bool(settings.trusted_networks)
     # PERF: the usual response has none of these headers yet: one extend of a ready list.
     usual = [*static, (_CSP, policy)] if policy else list(static)
 
-    def security_headers(request: Request) -> Generator[None, Response, Any]:
-        response = yield
+    def add_security_headers(request: Request, response: Response) -> None:
         raw = response.raw_headers
         state = request._state
         nonce = getattr(state, "csp_nonce", None) if state is not None else None
@@ -85,11 +88,13 @@ def security_headers_middleware(
             raw.extend(header for header in static if header[0] not in present)
             if policy and _CSP not in present:
                 raw.append((_CSP, add_nonce(policy, nonce) if nonce else policy))
-        if hsts is not None and request.is_secure:
+        if hsts is not None and (
+            request.is_secure if behind_proxies else request._raw_scheme() == "https"
+        ):
             for name, _ in raw:
                 if name == "strict-transport-security":
                     break
             else:
                 raw.append(hsts)
 
-    return security_headers
+    return add_security_headers

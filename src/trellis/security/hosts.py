@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 from ..errors import HTTPError
 from ..requests import Request
-from ..responses import Response
 
 # SECURITY: a Host value must be a plain name or IP literal with an optional port; anything else
 # (userinfo, paths, fragments) could make "evil.com/.example.org" pass a suffix rule.
 _HOST_RE = re.compile(r"(?:[a-z0-9.-]+|\[[a-f0-9:.]+\])(?::[0-9]+)?\Z")
+_ACCEPTED_CACHE_SIZE = 256
 
 
 def split_host(host: str) -> str:
@@ -24,10 +23,10 @@ def split_host(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def host_check_middleware(
-    allowed_hosts: list[str],
-) -> Callable[[Request], Generator[None, Response, Any]] | None:
-    """A middleware refusing hosts not in `allowed_hosts` with 400; None when "*" allows all.
+def host_check(allowed_hosts: list[str]) -> Callable[[Request], None] | None:
+    """A check refusing hosts not in `allowed_hosts` with 400; None when "*" allows all.
+
+    The app runs it first for every request, before any middleware.
 
     Entries are exact names (`example.com`, `127.0.0.1`, `[::1]`) or, starting with a dot,
     a domain and all its subdomains (`.example.com`).
@@ -43,13 +42,19 @@ def host_check_middleware(
             name.endswith(suffix) or name == suffix[1:] for suffix in suffixes
         )
 
-    def check_host(request: Request) -> Generator[None, Response, Any]:
+    # PERF: Host values already accepted, so the usual request costs one dict lookup. Bounded,
+    # since clients choose the value (only allowed names get in, but ports and case vary).
+    accepted: dict[str, None] = {}
+
+    def check_host(request: Request) -> None:
         raw = request.host
-        if not _HOST_RE.match(raw.strip().lower()) or not allowed(split_host(raw)):
-            detail = f"The Host header {raw!r} is not served here."
-            if request.app.settings.debug:
-                detail += " Add it to the ALLOWED_HOSTS setting (TRELLIS_ALLOWED_HOSTS)."
-            raise HTTPError(400, detail)
-        yield
+        if raw not in accepted:
+            if not _HOST_RE.match(raw.strip().lower()) or not allowed(split_host(raw)):
+                detail = f"The Host header {raw!r} is not served here."
+                if request.app.settings.debug:
+                    detail += " Add it to the ALLOWED_HOSTS setting (TRELLIS_ALLOWED_HOSTS)."
+                raise HTTPError(400, detail)
+            if len(accepted) < _ACCEPTED_CACHE_SIZE:
+                accepted[raw] = None
 
     return check_host
