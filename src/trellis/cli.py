@@ -375,10 +375,12 @@ def format_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> st
 
 
 def _register_extensions() -> None:
+    from trellis.auth.apikeys_cli import apikeys
     from trellis.db.cli import db_group, shell_command
 
     main.add_command(db_group)
     main.add_command(shell_command)
+    main.add_command(apikeys)
 
 
 _register_extensions()

@@ -46,6 +46,27 @@ class CompiledHandler:
     build: ArgsBuilder | None
     body_model: type[pydantic.BaseModel] | None
     to_thread: bool = True
+    # What fills each parameter, for tools that describe the endpoint (the OpenAPI generator).
+    parameters: tuple[Parameter, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One handler parameter and where a request fills it from.
+
+    `source` is "path", "query", "body", "request" or "provided" (by `App.provide`);
+    `default` is `inspect.Parameter.empty` when the parameter is required.
+    """
+
+    name: str
+    source: str
+    annotation: Any
+    default: Any = _MISSING
+
+    @property
+    def required(self) -> bool:
+        """True when the request must supply a value (there is no default)."""
+        return self.default is _MISSING
 
 
 def is_async_callable(func: Any) -> bool:
@@ -82,6 +103,7 @@ def compile_handler(
     body_model: type[pydantic.BaseModel] | None = None
     body_name = ""
     pass_path_params_as_is = True
+    described: list[Parameter] = []
 
     for name, param in signature.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -95,6 +117,14 @@ def compile_handler(
                 f"{_describe(endpoint)}: positional-only parameter {name!r} cannot be filled."
             )
         annotation = _strip_annotated(hints.get(name, _MISSING))
+        described.append(
+            Parameter(
+                name,
+                _source(name, annotation, providers, path_converters),
+                annotation,
+                param.default,
+            )
+        )
         if isinstance(annotation, type) and issubclass(annotation, Request):
             fillers.append((name, _request_itself))
             pass_path_params_as_is = False
@@ -144,7 +174,24 @@ def compile_handler(
             path_names, path_conversions, fillers, query_params, body_model, body_name
         )
     is_async = is_async_callable(endpoint)
-    return CompiledHandler(endpoint, is_async, build, body_model, to_thread and not is_async)
+    return CompiledHandler(
+        endpoint, is_async, build, body_model, to_thread and not is_async, tuple(described)
+    )
+
+
+def _source(
+    name: str, annotation: Any, providers: dict[Any, Provider], path: dict[str, Converter]
+) -> str:
+    """Where a parameter is filled from, following the precedence in the module docstring."""
+    if isinstance(annotation, type) and issubclass(annotation, Request):
+        return "request"
+    if annotation is not _MISSING and annotation in providers:
+        return "provided"
+    if name in path:
+        return "path"
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return "body"
+    return "query"
 
 
 def _make_builder(
