@@ -479,17 +479,7 @@ class Resource:
             statement = sa.delete(self.table).where(self.pk == item_id)
             if if_match:
                 statement = statement.where(*self._unchanged(self._raw(item)))
-            try:
-                result = session.execute(statement)
-                if result.rowcount == 0:  # type: ignore[attr-defined]
-                    raise HTTPError(412, "The item changed while it was being deleted.")
-                session.commit()
-            except IntegrityError as exc:
-                session.rollback()
-                raise _conflict(exc) from None
-            except DataError as exc:
-                session.rollback()
-                raise _unstorable(exc) from None
+            self._write(session, statement, "The item changed while it was being deleted.")
 
     # -- helpers --
 
@@ -506,10 +496,15 @@ class Resource:
             # SECURITY: the row must still be what the client's ETag described; if someone
             # else changed it between our read and this write, nothing is updated: 412.
             statement = statement.where(*self._unchanged(expected))
+        self._write(session, statement, "The item changed since your ETag; read it again.")
+
+    def _write(self, session: Session, statement: Any, stale: str) -> None:
+        """Run an UPDATE/DELETE of one row and commit: 412 (`stale`) when no row matched,
+        409/422-style errors when the database refuses the values."""
         try:
             result = session.execute(statement)
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise HTTPError(412, "The item changed since your ETag; read it again.")
+                raise HTTPError(412, stale)
             session.commit()
         except IntegrityError as exc:
             session.rollback()
