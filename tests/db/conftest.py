@@ -8,54 +8,18 @@ server is unreachable; under CI=true it fails.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from trellis import App
 from trellis.db import Database
 
 from .models import Base
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """The URL of a PostgreSQL database created for this test run (dropped afterwards)."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    name = f"trellis_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL is not reachable at {ADMIN_URL}: {exc.orig}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (CI=true: PostgreSQL tests must run)", pytrace=False)
-        pytest.skip(message)
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -69,7 +33,7 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     """A DATABASE_URL for an empty database on the current backend."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
-    url: str = request.getfixturevalue("postgres_server_url")
+    url: str = request.getfixturevalue("postgres_url")
     return url
 
 

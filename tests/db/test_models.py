@@ -137,8 +137,8 @@ def test_postgres_url_without_driver_uses_psycopg(tmp_path: Path) -> None:
     assert db.config.url.drivername == "postgresql+psycopg"
 
 
-def test_statement_timeout_is_applied_on_postgres(postgres_server_url: str, tmp_path: Path) -> None:
-    settings = {"DATABASE_URL": postgres_server_url, "DATABASE_STATEMENT_TIMEOUT": "1234"}
+def test_statement_timeout_is_applied_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    settings = {"DATABASE_URL": postgres_url, "DATABASE_STATEMENT_TIMEOUT": "1234"}
     db = Database(App(settings=settings), root_path=tmp_path)
     with db.engine.connect() as connection:
         assert connection.execute(text("SHOW statement_timeout")).scalar() == "1234ms"

@@ -82,8 +82,8 @@ class TCPProxy:
 
 
 @pytest.fixture
-def proxied_postgres(postgres_server_url: str) -> Iterator[tuple[str, TCPProxy]]:
-    url = make_url(postgres_server_url)
+def proxied_postgres(postgres_url: str) -> Iterator[tuple[str, TCPProxy]]:
+    url = make_url(postgres_url)
     proxy = TCPProxy((url.host or "127.0.0.1", url.port or 5432))
     proxy.start()
     try:
@@ -131,13 +131,13 @@ def test_database_down_is_503_and_service_resumes_when_it_is_back(
 
 
 def test_connection_killed_mid_request_is_503_with_no_partial_write_and_next_request_works(
-    postgres_server_url: str, make_client: MakeClient, tmp_path: Path
+    postgres_url: str, make_client: MakeClient, tmp_path: Path
 ) -> None:
-    app = App(settings={"DATABASE_URL": postgres_server_url})
+    app = App(settings={"DATABASE_URL": postgres_url})
     db = Database(app, model=Base, root_path=tmp_path)
     db.drop_all()
     db.create_all()
-    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
 
     @app.post("/users/{name}")
     def create(name: str, session: Session, kill: bool = False) -> dict[str, int]:
@@ -192,9 +192,9 @@ def test_sqlite_locked_by_another_writer_is_503_then_recovers(
 
 
 def test_statement_over_the_timeout_is_503_on_postgres(
-    postgres_server_url: str, make_client: MakeClient, tmp_path: Path
+    postgres_url: str, make_client: MakeClient, tmp_path: Path
 ) -> None:
-    settings = {"DATABASE_URL": postgres_server_url, "DATABASE_STATEMENT_TIMEOUT": "100"}
+    settings = {"DATABASE_URL": postgres_url, "DATABASE_STATEMENT_TIMEOUT": "100"}
     app = App(settings=settings)
     db = Database(app, model=Base, root_path=tmp_path)
 

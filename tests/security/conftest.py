@@ -19,7 +19,6 @@ from trellis import App
 from .support import FAST_HASHER, build_login_app
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def service_missing(reason: str) -> None:
@@ -50,27 +49,6 @@ def redis_prefix(redis_client: Any) -> Iterator[str]:
     keys = list(redis_client.scan_iter(match=prefix + "*"))
     if keys:
         redis_client.delete(*keys)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A temporary PostgreSQL database of this test run, dropped at the end."""
-    sa = pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg")
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"trellis_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        service_missing(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
