@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from .browser import BROWSER_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, running_in_ci
 from .servers import SERVERS, RunningServer, ServerFailedToStart, start_server
 
 
@@ -69,3 +71,48 @@ def live_server(
 ) -> RunningServer:
     """The live example (SSE and WebSockets) under the ASGI servers only."""
     return serve(str(request.param), "live")
+
+
+# -- a real browser (chromium): missing locally skips, missing under CI fails --
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found; install it with `apt-get install -y chromium`"
+        if running_in_ci():
+            pytest.fail(f"{reason} (CI=true: the browser tests must run)", pytrace=False)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(BROWSER_TIMEOUT_MS)
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def script_errors(page: Page) -> list[str]:
+    """JavaScript errors and console errors (a blocked script, a failed fetch) seen by `page`."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # Browsers ask for /favicon.ico on their own, whenever they like; its 404 is no error
+        # of the page (and would make these tests flaky).
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            errors.append(message.text)
+
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", on_console)
+    return errors

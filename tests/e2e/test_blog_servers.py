@@ -22,7 +22,6 @@ from .servers import (
     server_command,
     server_environment,
 )
-from .test_browser_ajax import browser, page  # noqa: F401 - the browser fixtures, shared
 
 pytestmark = pytest.mark.e2e
 BLOG = EXAMPLES_DIR / "blog"
@@ -87,7 +86,7 @@ def test_blog_creates_and_lists_posts_under_a_real_server(blog_server: RunningSe
 @pytest.mark.parametrize("blog_server", ["uvicorn"], indirect=True)
 def test_a_browser_writes_a_post_with_the_form_and_finds_it_on_the_index(
     blog_server: RunningServer,
-    page: Page,  # noqa: F811 - the fixture imported above
+    page: Page,
 ) -> None:
     httpx.post(
         blog_server.url("/users"), json={"email": "writer@example.com", "name": "Writer"}

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the shared chromium fixtures are imported by name
 """A real browser drives the example dashboard: a slider and a select update the chart and the
 table, an unrelated output is left alone, and a stale reply never overwrites a newer one.
 
@@ -26,7 +25,6 @@ from .servers import (
 )
 
 # The chromium fixtures of the AJAX browser test (skip or fail when chromium is missing).
-from .test_browser_ajax import browser, page, script_errors  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 

@@ -6,14 +6,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .servers import RunningServer
-from .test_browser_ajax import browser, page, script_errors  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.e2e
 
 
 def test_page_shows_server_sent_events_as_they_arrive(
-    page: Page,  # noqa: F811
-    script_errors: list[str],  # noqa: F811
+    page: Page,
+    script_errors: list[str],
     live_server: RunningServer,
 ) -> None:
     page.goto(live_server.url("/"))
@@ -26,8 +25,8 @@ def test_page_shows_server_sent_events_as_they_arrive(
 
 
 def test_page_shows_the_websocket_echo(
-    page: Page,  # noqa: F811
-    script_errors: list[str],  # noqa: F811
+    page: Page,
+    script_errors: list[str],
     live_server: RunningServer,
 ) -> None:
     page.goto(live_server.url("/"))

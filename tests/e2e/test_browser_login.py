@@ -10,10 +10,8 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from .servers import RunningServer
-from .test_browser_ajax import browser, page, script_errors
 
 pytestmark = pytest.mark.e2e
-__all__ = ["browser", "page", "script_errors"]  # fixtures shared with the AJAX browser test
 
 PASSWORD = "a long enough password"
 

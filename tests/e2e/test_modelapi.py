@@ -20,10 +20,9 @@ from unittest import mock
 import httpx
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from .servers import EXAMPLES_DIR, REPO_ROOT, RunningServer, server_environment, start_server
-from .test_browser_ajax import CHROMIUM, CHROMIUM_ARGS, running_in_ci
 
 pytestmark = pytest.mark.e2e
 
@@ -298,21 +297,6 @@ def test_openapi_document_of_the_example_validates(model_api: ModelAPI) -> None:
 
 
 # -- the docs page in a real browser --
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found; install it with `apt-get install -y chromium`"
-        if running_in_ci():
-            pytest.fail(f"{reason} (CI=true: the browser tests must run)", pytrace=False)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
