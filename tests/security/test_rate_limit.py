@@ -218,3 +218,14 @@ def test_the_limited_request_never_reaches_the_handler(make_client: MakeClient) 
     client.post("/")
 
     assert calls == [1]
+
+
+@pytest.mark.parametrize("now", [32747.59256063586, 1000.0])
+def test_a_fresh_client_is_allowed_whatever_the_clock_reads(now: float) -> None:
+    # At the first reading (now + 60) - 60 rounds to just above now; an exact float comparison
+    # refused the first request of a 1/minute limit.
+    clock = Clock()
+    clock.now = now
+    storage = MemoryRateLimitStorage(clock)
+
+    assert [storage.hit("client", Rate(1, 60)).allowed for _ in range(2)] == [True, False]

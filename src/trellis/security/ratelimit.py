@@ -74,12 +74,18 @@ class RateLimitStorage(Protocol):
     def hit(self, key: str, rate: Rate) -> Decision: ...
 
 
+# Clock readings are floats: `(now + interval) - period` may land an ulp above `now` for a
+# fresh key, which would refuse a first request. Refusals need the debt to exceed the
+# allowance by more than this (seconds), in both storages.
+_TOLERANCE = 1e-6
+
+
 def _gcra(tat: float, now: float, rate: Rate) -> tuple[Decision, float]:
     interval = rate.period / rate.limit
     tat = max(tat, now)
     new_tat = tat + interval
     allow_at = new_tat - rate.period
-    if now < allow_at:
+    if allow_at - now > _TOLERANCE:
         return Decision(False, allow_at - now, 0), tat
     remaining = int((rate.period - (new_tat - now)) / interval + 1e-9)
     return Decision(True, 0.0, remaining), new_tat
@@ -117,12 +123,12 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
 local allow_at = new_tat - period
-if now < allow_at then
+if allow_at - now > %g then
   return {0, tostring(allow_at - now), 0}
 end
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000))
 return {1, '0', math.floor((period - (new_tat - now)) / interval + 0.000000001)}
-"""
+""" % _TOLERANCE
 
 
 class RedisRateLimitStorage:
