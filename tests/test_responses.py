@@ -58,6 +58,24 @@ def test_response_with_str_content_is_utf8(app: App, client: TestClient) -> None
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
 
 
+@pytest.mark.parametrize(
+    ("content", "given", "sent"),
+    [
+        ("a,b", "text/csv", "text/csv; charset=utf-8"),
+        ("<p>", "text/html", "text/html; charset=utf-8"),
+        ("a", "text/plain; charset=latin-1", "text/plain; charset=latin-1"),
+        ("{}", "application/json", "application/json"),
+        (b"a,b", "text/csv", "text/csv"),
+    ],
+)
+def test_str_content_with_a_text_type_says_its_charset(
+    app: App, client: TestClient, content: str | bytes, given: str, sent: str
+) -> None:
+    served(app, "/r", lambda: Response(content, media_type=given))
+
+    assert client.get("/r").headers["content-type"] == sent
+
+
 def test_response_with_bytes_content_is_sent_as_is(app: App, client: TestClient) -> None:
     served(app, "/r", lambda: Response(b"\x00\xff\x10", media_type="application/x-thing"))
 

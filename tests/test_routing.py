@@ -376,7 +376,7 @@ def test_head_on_get_route_has_headers_and_no_body(app: App, client: TestClient)
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["content-length"] == get.headers["content-length"] == "12"
-    assert head.headers["content-type"] == get.headers["content-type"] == "text/html"
+    assert head.headers["content-type"] == get.headers["content-type"] == "text/html; charset=utf-8"
     assert head.headers["x-page"] == "yes"
 
 

@@ -29,7 +29,8 @@ ContentStream = Iterable[bytes | str] | AsyncIterable[bytes | str]
 class Response:
     """A complete response with a bytes body.
 
-    `content` may be `bytes` or `str` (encoded as UTF-8). Headers set here are checked for CR/LF.
+    `content` may be `bytes` or `str` (encoded as UTF-8; a `text/...` media type given without
+    a charset then says `charset=utf-8`). Headers set here are checked for CR/LF.
     """
 
     __slots__ = ("_cookies", "body", "raw_headers", "status", "stream")
@@ -43,9 +44,13 @@ class Response:
         media_type: str | None = None,
     ) -> None:
         self.status = status
-        self.body: bytes = content.encode() if isinstance(content, str) else content
         self.stream: ContentStream | None = None
         self._cookies: list[Cookie] | None = None
+        if isinstance(content, str):
+            content = content.encode()
+            if media_type and media_type.startswith("text/") and "charset" not in media_type:
+                media_type += "; charset=utf-8"
+        self.body: bytes = content
         media_type = media_type or self.media_type
         # PERF: headers are stored as the final (name, value) list the servers want.
         raw: list[tuple[str, str]] = [("content-type", media_type)] if media_type else []

@@ -63,6 +63,8 @@ class Settings:
     frame_options: str | None = "DENY"
     referrer_policy: str | None = "strict-origin-when-cross-origin"
     cross_origin_opener_policy: str | None = "same-origin"
+    # The page policies above (CSP, framing, referrer, opener) also on JSON, text, images...
+    security_headers_on_data: bool = False
     # CORS: off until CORS_ORIGINS lists origins (or "*").
     cors_origins: list[str] = dataclasses.field(default_factory=list)
     cors_allow_credentials: bool = False

@@ -8,14 +8,22 @@ from collections.abc import Callable
 
 import pytest
 
-from trellis import App, Request
+from trellis import App, PlainTextResponse, Request, Response
 from trellis.responses import RedirectResponse
 from trellis.security import csp_nonce, is_safe_redirect, safe_redirect_target
+from trellis.security.headers import is_data_type
 from trellis.testing import TestClient
 
 from .support import SECRET_KEY
 
 MakeClient = Callable[..., TestClient]
+
+PAGE_POLICIES = (
+    "content-security-policy",
+    "x-frame-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+)
 
 
 @pytest.fixture
@@ -52,6 +60,18 @@ def app() -> App:
     @app.get("/framed")
     def framed() -> tuple[str, int, dict[str, str]]:
         return "ok", 200, {"X-Frame-Options": "SAMEORIGIN"}
+
+    data_routes: dict[str, Callable[[], object]] = {
+        "json": lambda: {"a": 1},
+        "text": lambda: PlainTextResponse("a"),
+        "png": lambda: Response(b"\x89PNG", media_type="image/png"),
+        "csv": lambda: Response("a,b\n", media_type="text/csv"),
+        "svg": lambda: Response("<svg/>", media_type="image/svg+xml"),
+        "untyped": lambda: Response(b"?"),
+        "framed-json": lambda: ({"a": 1}, 200, {"X-Frame-Options": "SAMEORIGIN"}),
+    }
+    for name, handler in data_routes.items():
+        app.get(f"/data/{name}", name=name)(handler)
 
     return app
 
@@ -212,10 +232,91 @@ def test_responses_carry_the_default_security_headers(client: TestClient) -> Non
 
 
 def test_error_responses_carry_the_security_headers(client: TestClient) -> None:
-    response = client.get("/missing")
+    page = client.get("/missing", headers={"Accept": "text/html"})
+    data = client.get("/missing", headers={"Accept": "application/json"})
 
-    assert response.status_code == 404
-    assert response.headers["x-frame-options"] == "DENY"
+    assert page.status_code == data.status_code == 404
+    assert page.headers["x-frame-options"] == "DENY"
+    assert data.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/data/json", "application/json"),
+        ("/data/text", "text/plain; charset=utf-8"),
+        ("/data/png", "image/png"),
+        ("/data/csv", "text/csv; charset=utf-8"),
+    ],
+)
+def test_data_responses_get_nosniff_but_not_the_page_policies(
+    client: TestClient, path: str, content_type: str
+) -> None:
+    response = client.get(path)
+
+    assert response.headers["content-type"] == content_type
+    assert response.headers["x-content-type-options"] == "nosniff"
+    for name in PAGE_POLICIES:
+        assert name not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/", "text/html; charset=utf-8"),
+        ("/data/svg", "image/svg+xml"),
+        ("/data/untyped", None),
+    ],
+)
+def test_pages_svg_and_untyped_responses_get_every_policy(
+    client: TestClient, path: str, content_type: str | None
+) -> None:
+    response = client.get(path)
+
+    assert response.headers.get("content-type") == content_type
+    assert response.headers["x-content-type-options"] == "nosniff"
+    for name in PAGE_POLICIES:
+        assert name in response.headers
+
+
+def test_data_responses_can_carry_the_page_policies_too(make_client: MakeClient) -> None:
+    app = App(settings={"SECURITY_HEADERS_ON_DATA": True})
+    app.get("/")(lambda: {"a": 1})
+
+    headers = make_client(app).get("/").headers
+
+    assert headers["content-type"] == "application/json"
+    for name in PAGE_POLICIES:
+        assert name in headers
+
+
+def test_a_data_response_keeps_a_policy_its_handler_set(client: TestClient) -> None:
+    headers = client.get("/data/framed-json").headers
+
+    assert headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in headers
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data"),
+    [
+        ("application/json", True),
+        ("application/problem+json", True),
+        ("Text/Plain; charset=utf-8", True),
+        ("text/event-stream", True),
+        ("image/webp", True),
+        ("font/woff2", True),
+        ("text/html; charset=utf-8", False),
+        ("application/xml", False),
+        ("image/svg+xml", False),
+        ("application/pdf", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_which_media_types_count_as_data(content_type: str | None, data: bool) -> None:
+    assert is_data_type(content_type) is data
 
 
 def test_hsts_is_sent_only_over_https(app: App, make_client: MakeClient) -> None:

@@ -42,51 +42,94 @@ def add_nonce(policy: str, nonce: str) -> str:
     return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
 
 
+# Media types a browser shows as data and never runs as a page (no scripts, nothing to click):
+# the page policies (CSP, framing, referrer, opener) have nothing to govern on them.
+_DATA_TYPES = frozenset(
+    {
+        "application/json",
+        "application/x-ndjson",
+        "application/yaml",
+        "application/octet-stream",
+        "text/plain",
+        "text/csv",
+        "text/event-stream",
+    }
+)
+_DATA_PREFIXES = ("image/", "audio/", "video/", "font/")
+
+
+def is_data_type(content_type: str | None) -> bool:
+    """True for JSON, plain text, CSV, YAML, event streams, raster images, audio, video, fonts.
+
+    Everything else, including no content type (browsers sniff those), HTML, XML and SVG
+    (images that run scripts), counts as a page.
+    """
+    if not content_type:
+        return False
+    media = content_type.partition(";")[0].strip().lower()
+    if media in _DATA_TYPES or media.endswith("+json"):
+        return True
+    return media.startswith(_DATA_PREFIXES) and media != "image/svg+xml"
+
+
 def security_headers(settings: Settings) -> Callable[[Request, Response], None] | None:
     """A response finisher adding the configured headers; None when SECURITY_HEADERS is off.
 
     It runs in `App.finish`, so every response gets the headers, whatever produced it: a
-    handler, an error page, a refused Host or a 429.
+    handler, an error page, a refused Host or a 429. `X-Content-Type-Options` (and HSTS over
+    HTTPS) go on every response; the page policies go on pages only, unless
+    SECURITY_HEADERS_ON_DATA asks for them on data responses too (see `is_data_type`).
     """
     if not settings.security_headers:
         return None
     policy = settings.content_security_policy
-    # PERF: the header list is built once; each response only checks which names it already has.
-    static: list[tuple[str, str]] = [("x-content-type-options", "nosniff")]
+    # PERF: the header lists are built once; each response only checks which names it has.
+    everywhere = [("x-content-type-options", "nosniff")]
+    page: list[tuple[str, str]] = []
     if settings.frame_options:
-        static.append(("x-frame-options", settings.frame_options))
+        page.append(("x-frame-options", settings.frame_options))
     if settings.referrer_policy:
-        static.append(("referrer-policy", settings.referrer_policy))
+        page.append(("referrer-policy", settings.referrer_policy))
     if settings.cross_origin_opener_policy:
-        static.append(("cross-origin-opener-policy", settings.cross_origin_opener_policy))
+        page.append(("cross-origin-opener-policy", settings.cross_origin_opener_policy))
     hsts = (
         ("strict-transport-security", f"max-age={settings.hsts_seconds}; includeSubDomains")
         if settings.hsts_seconds > 0
         else None
     )
-
+    static = everywhere + page
     names = frozenset([name for name, _ in static] + [_CSP])
     # PERF: without trusted proxies the scheme is the server's own; skip the property chain.
     behind_proxies = bool(settings.trusted_networks)
     # PERF: the usual response has none of these headers yet: one extend of a ready list.
-    usual = [*static, (_CSP, policy)] if policy else list(static)
+    usual_page = [*static, (_CSP, policy)] if policy else static
+    usual_data = usual_page if settings.security_headers_on_data else everywhere
+    # PERF: whether a content type is data, decided once per distinct value (bounded).
+    kinds: dict[str | None, bool] = {}
 
     def add_security_headers(request: Request, response: Response) -> None:
         raw = response.raw_headers
         state = request._state
         nonce = getattr(state, "csp_nonce", None) if state is not None else None
         usual_case = nonce is None
+        content_type = None
+        for name, value in raw:
+            if name == "content-type":
+                content_type = value
+            elif name in names:
+                usual_case = False
+        data = kinds.get(content_type)
+        if data is None:
+            data = is_data_type(content_type)
+            if len(kinds) < 256:
+                kinds[content_type] = data
         if usual_case:
-            for name, _ in raw:
-                if name in names:
-                    usual_case = False
-                    break
-        if usual_case:
-            raw.extend(usual)
+            raw.extend(usual_data if data else usual_page)
         else:
             present = {name for name, _ in raw}
-            raw.extend(header for header in static if header[0] not in present)
-            if policy and _CSP not in present:
+            wanted = everywhere if data and usual_data is everywhere else static
+            raw.extend(header for header in wanted if header[0] not in present)
+            if wanted is static and policy and _CSP not in present:
                 raw.append((_CSP, add_nonce(policy, nonce) if nonce else policy))
         if hsts is not None and (
             request.is_secure if behind_proxies else request._raw_scheme() == "https"

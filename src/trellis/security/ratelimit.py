@@ -123,12 +123,12 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
 local allow_at = new_tat - period
-if allow_at - now > %g then
+if allow_at - now > tonumber(ARGV[3]) then
   return {0, tostring(allow_at - now), 0}
 end
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000))
 return {1, '0', math.floor((period - (new_tat - now)) / interval + 0.000000001)}
-""" % _TOLERANCE
+"""
 
 
 class RedisRateLimitStorage:
@@ -145,7 +145,7 @@ class RedisRateLimitStorage:
 
     def hit(self, key: str, rate: Rate) -> Decision:
         allowed, retry_after, remaining = self._script(
-            keys=[self.prefix + key], args=[rate.period, rate.limit]
+            keys=[self.prefix + key], args=[rate.period, rate.limit, _TOLERANCE]
         )
         return Decision(bool(allowed), float(retry_after), int(remaining))
 
