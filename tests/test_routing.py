@@ -86,6 +86,16 @@ def test_dynamic_path_returns_named_params() -> None:
     assert params_for(router, "/users/ada/posts/7") == {"user": "ada", "post": 7}
 
 
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
+def test_every_parameter_count_gets_its_values_by_name(count: int) -> None:
+    pattern = "".join(f"/s{i}/{{p{i}:int}}" for i in range(count))
+    path = "".join(f"/s{i}/{10 + i}" for i in range(count))
+    router = router_with(pattern)
+
+    assert params_for(router, path) == {f"p{i}": 10 + i for i in range(count)}
+    assert params_for(router, path + "/extra") is None
+
+
 def test_served_path_param_reaches_the_handler(app: App, client: TestClient) -> None:
     @app.get("/hello/{name}")
     def hello(name: str) -> dict[str, str]:

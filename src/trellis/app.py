@@ -62,6 +62,8 @@ _NO_CONTENT_STATUSES = frozenset({204, 304})
 # Accept values that mean "JSON is fine" without parsing (None: no Accept header).
 _PLAIN_JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
 _VARY_ACCEPT = ("vary", "accept")
+# Marks an App.__call__ argument the server did not pass.
+_NO_ARG: Any = object()
 
 
 class App(Router):
@@ -138,7 +140,7 @@ class App(Router):
         self._finishers: list[Callable[[Request, Response], None]] = []
         from .security.hosts import host_check
 
-        check = host_check(self.settings.allowed_hosts)
+        check = host_check(self.settings.allowed_hosts, bool(self.settings.trusted_networks))
         if check is not None:
             self._request_checks.append(check)
         from .security import install_security
@@ -309,25 +311,30 @@ class App(Router):
 
     # -- serving --
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(
+        self, first: Any = _NO_ARG, second: Any = _NO_ARG, third: Any = _NO_ARG, *more: Any
+    ) -> Any:
         """WSGI when called with (environ, start_response); ASGI with (scope, receive, send)."""
-        if len(args) == 2:
-            wsgi = self._wsgi_app
-            if wsgi is None:
-                from .wsgi import WSGIAdapter
+        # PERF: named parameters rather than *args: no tuple built and unpacked per request.
+        if third is _NO_ARG:
+            if second is not _NO_ARG:
+                wsgi = self._wsgi_app
+                if wsgi is None:
+                    from .wsgi import WSGIAdapter
 
-                wsgi = self._wsgi_app = WSGIAdapter(self)
-            return wsgi(*args)
-        if len(args) == 3:
+                    wsgi = self._wsgi_app = WSGIAdapter(self)
+                return wsgi(first, second)
+        elif not more:
             asgi = self._asgi_app
             if asgi is None:
                 from .asgi import ASGIAdapter
 
                 asgi = self._asgi_app = ASGIAdapter(self)
-            return asgi(*args)
+            return asgi(first, second, third)
+        given = sum(arg is not _NO_ARG for arg in (first, second, third)) + len(more)
         raise TypeError(
             "App takes (environ, start_response) as a WSGI app or (scope, receive, send) as an "
-            f"ASGI app; got {len(args)} arguments."
+            f"ASGI app; got {given} arguments."
         )
 
     def wrap_asgi(self, middleware: Callable[..., Any], **options: Any) -> None:
@@ -453,6 +460,8 @@ class App(Router):
             response = self._to_response(result, request)
         except Exception as exc:
             return self._after_error(request, exc)
+        if not self._after:
+            return response  # PERF: no after-request hooks, no call
         return self._apply_after_hooks(request, response)
 
     def _after_error(self, request: Request, exc: Exception) -> Response:

@@ -155,6 +155,24 @@ DEFAULT_CONVERTERS: dict[str, Converter] = {
 _PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}\Z")
 
 
+def _params_builder(names: tuple[str, ...]) -> Callable[[list[Any]], dict[str, Any]]:
+    """A function making the params dict from the converted values, in `names` order.
+
+    PERF: a dict display is about five times faster than `dict(zip(names, values))`, and most
+    routes have one to three parameters.
+    """
+    if len(names) == 1:
+        (a,) = names
+        return lambda values: {a: values[0]}
+    if len(names) == 2:
+        a, b = names
+        return lambda values: {a: values[0], b: values[1]}
+    if len(names) == 3:
+        a, b, c = names
+        return lambda values: {a: values[0], b: values[1], c: values[2]}
+    return lambda values: dict(zip(names, values, strict=True))
+
+
 class Route:
     """One registered endpoint: a path pattern, the methods it answers, and its handler."""
 
@@ -168,6 +186,7 @@ class Route:
         "options",
         "param_converters",
         "param_names",
+        "params_from",
         "path",
         "segments",
     )
@@ -190,6 +209,7 @@ class Route:
         self.name = name
         self.segments = segments
         self.param_names = tuple(s[0] for s in segments if isinstance(s, tuple))
+        self.params_from = _params_builder(self.param_names)
         self.param_converters = {s[0]: s[1] for s in segments if isinstance(s, tuple)}
         self.options = options or {}
         # Whether the route chooses its own formats (`produces=`, `template=`); the app's fast
@@ -500,12 +520,13 @@ class Router:
         of every route matching the path.
         """
         leaf = self._static.get(path)
-        allowed: set[str] = set()
         if leaf is not None:
             route = leaf.get(method)
             if route is not None:
                 return route, {}, _NONE_ALLOWED
-            allowed.update(leaf)
+            allowed = set(leaf)
+        else:
+            allowed = set()
         root = self._root
         if root.static or root.params or root.catchall:
             parts = path[1:].split("/") if path != "/" else []
@@ -532,11 +553,11 @@ class Router:
             if node is not None and node.leaf is not None:
                 route = node.leaf.get(method)
                 if route is not None:
-                    return route, dict(zip(route.param_names, values, strict=True)), _NONE_ALLOWED
+                    return route, route.params_from(values), _NONE_ALLOWED
             values = []
             route = self._walk(root, parts, 0, method, values, allowed)
             if route is not None:
-                return route, dict(zip(route.param_names, values, strict=True)), _NONE_ALLOWED
+                return route, route.params_from(values), _NONE_ALLOWED
         return None, None, frozenset(allowed)
 
     def _walk(

@@ -104,32 +104,33 @@ def security_headers(settings: Settings) -> Callable[[Request, Response], None] 
     # PERF: the usual response has none of these headers yet: one extend of a ready list.
     usual_page = [*static, (_CSP, policy)] if policy else static
     usual_data = usual_page if settings.security_headers_on_data else everywhere
-    # PERF: whether a content type is data, decided once per distinct value (bounded).
-    kinds: dict[str | None, bool] = {}
+    # PERF: the headers to add, by content type, decided once per distinct value (bounded).
+    by_type: dict[str | None, list[tuple[str, str]]] = {}
 
     def add_security_headers(request: Request, response: Response) -> None:
         raw = response.raw_headers
-        state = request._state
-        nonce = getattr(state, "csp_nonce", None) if state is not None else None
-        usual_case = nonce is None
         content_type = None
+        usual_case = True
         for name, value in raw:
             if name == "content-type":
                 content_type = value
             elif name in names:
                 usual_case = False
-        data = kinds.get(content_type)
-        if data is None:
-            data = is_data_type(content_type)
-            if len(kinds) < 256:
-                kinds[content_type] = data
-        if usual_case:
-            raw.extend(usual_data if data else usual_page)
+        state = request._state
+        nonce = getattr(state, "csp_nonce", None) if state is not None else None
+        if usual_case and nonce is None:
+            extra = by_type.get(content_type)
+            if extra is None:
+                extra = usual_data if is_data_type(content_type) else usual_page
+                if len(by_type) < 256:
+                    by_type[content_type] = extra
+            raw.extend(extra)
         else:
             present = {name for name, _ in raw}
-            wanted = everywhere if data and usual_data is everywhere else static
+            page_policies = not is_data_type(content_type) or usual_data is not everywhere
+            wanted = static if page_policies else everywhere
             raw.extend(header for header in wanted if header[0] not in present)
-            if wanted is static and policy and _CSP not in present:
+            if page_policies and policy and _CSP not in present:
                 raw.append((_CSP, add_nonce(policy, nonce) if nonce else policy))
         if hsts is not None and (
             request.is_secure if behind_proxies else request._raw_scheme() == "https"

@@ -23,13 +23,16 @@ def split_host(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def host_check(allowed_hosts: list[str]) -> Callable[[Request], None] | None:
+def host_check(
+    allowed_hosts: list[str], behind_proxies: bool = False
+) -> Callable[[Request], None] | None:
     """A check refusing hosts not in `allowed_hosts` with 400; None when "*" allows all.
 
     The app runs it first for every request, before any middleware.
 
     Entries are exact names (`example.com`, `127.0.0.1`, `[::1]`) or, starting with a dot,
-    a domain and all its subdomains (`.example.com`).
+    a domain and all its subdomains (`.example.com`). `behind_proxies` says TRUSTED_PROXIES is
+    set, so X-Forwarded-Host from a trusted proxy may name the host.
     """
     patterns = [h.strip().lower() for h in allowed_hosts if h.strip()]
     if "*" in patterns:
@@ -47,7 +50,9 @@ def host_check(allowed_hosts: list[str]) -> Callable[[Request], None] | None:
     accepted: dict[str, None] = {}
 
     def check_host(request: Request) -> None:
-        raw = request.host
+        # PERF: with no trusted proxies `request.host` is the Host header when there is one;
+        # read it straight from the adapter.
+        raw = (None if behind_proxies else request._host_header()) or request.host
         if raw not in accepted:
             if not _HOST_RE.match(raw.strip().lower()) or not allowed(split_host(raw)):
                 detail = f"The Host header {raw!r} is not served here."
