@@ -1,8 +1,8 @@
 """Trellis, served as WSGI and as ASGI by the same app object.
 
 The app runs with production settings: host checking is on (ALLOWED_HOSTS names the hosts the
-benchmark uses). PRODUCTION_SETTINGS is the one place to switch on more production features
-(security headers, sessions) as they land, so every number below includes their cost.
+benchmark uses), and the defaults keep security headers, CSRF checking and sessions on, so
+every number includes their cost. PRODUCTION_SETTINGS is the one place to change that.
 
 `handlers="sync"` (the default) uses plain `def` handlers declared non-blocking with
 `sync_to_thread=False`, so ASGI calls them on the event loop instead of the thread pool;
