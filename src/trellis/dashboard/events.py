@@ -73,6 +73,9 @@ class RedisBroker(LocalBroker):
         self._redis: Any = redis.Redis.from_url(url)
         self._pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self._pubsub.subscribe(**{channel: self._on_message})
+        # Read Redis's confirmation before going on, so that whatever is published once this
+        # constructor returns reaches this process (a publish may otherwise overtake SUBSCRIBE).
+        self._pubsub.get_message(timeout=5)
         self._thread: Any = self._pubsub.run_in_thread(sleep_time=0.05, daemon=True)
 
     def _on_message(self, message: dict[str, Any]) -> None:
