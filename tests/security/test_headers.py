@@ -307,6 +307,8 @@ def test_a_data_response_keeps_a_policy_its_handler_set(client: TestClient) -> N
         ("text/event-stream", True),
         ("image/webp", True),
         ("font/woff2", True),
+        ("text/css; charset=utf-8", True),
+        ("text/javascript", False),
         ("text/html; charset=utf-8", False),
         ("application/xml", False),
         ("image/svg+xml", False),

@@ -53,16 +53,17 @@ _DATA_TYPES = frozenset(
         "text/plain",
         "text/csv",
         "text/event-stream",
+        "text/css",
     }
 )
 _DATA_PREFIXES = ("image/", "audio/", "video/", "font/")
 
 
 def is_data_type(content_type: str | None) -> bool:
-    """True for JSON, plain text, CSV, YAML, event streams, raster images, audio, video, fonts.
+    """True for JSON, text, CSV, YAML, event streams, CSS, raster images, audio, video, fonts.
 
-    Everything else, including no content type (browsers sniff those), HTML, XML and SVG
-    (images that run scripts), counts as a page.
+    Everything else counts as a page: HTML, XML, SVG (images that run scripts), scripts (a
+    worker takes its CSP from its script's response), PDF, and no content type (browsers sniff).
     """
     if not content_type:
         return False
