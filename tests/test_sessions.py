@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -312,3 +313,117 @@ def test_a_handler_can_take_the_session_by_annotation(app: App, client: TestClie
     client.post("/set", params={"value": "injected"})
 
     assert client.get("/by-annotation").json() == {"value": "injected"}
+
+
+# -- server-side backends under ASGI: their I/O stays off the event loop --
+
+
+class RecordingBackend:
+    """An in-memory store that says it blocks and notes, per call, whether it ran on a thread
+    with a running event loop."""
+
+    blocking = True
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[dict[str, Any], float]] = {}
+        self.calls: list[tuple[str, bool]] = []
+
+    def _note(self, name: str) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.calls.append((name, False))
+        else:
+            self.calls.append((name, True))
+
+    def load(self, cookie_value: str) -> tuple[str, dict[str, Any], float] | None:
+        self._note("load")
+        row = self.rows.get(cookie_value)
+        return (cookie_value, dict(row[0]), row[1]) if row else None
+
+    def save(self, session_id: str, data: dict[str, Any], expires_at: float) -> str:
+        self._note("save")
+        self.rows[session_id] = (dict(data), expires_at)
+        return session_id
+
+    def delete(self, session_id: str) -> None:
+        self._note("delete")
+        self.rows.pop(session_id, None)
+
+
+def add_async_session_routes(app: App) -> None:
+    @app.post("/async-set")
+    async def async_set(request: Request, value: str) -> dict[str, Any]:
+        request.session["value"] = value
+        return {"ok": True}
+
+    @app.get("/async-get")
+    async def async_get(request: Request) -> dict[str, Any]:
+        return {"value": request.session.get("value")}
+
+
+def test_a_blocking_backend_is_never_called_on_the_event_loop_under_asgi(app: App) -> None:
+    backend = RecordingBackend()
+    app.sessions.use(backend)
+    add_async_session_routes(app)
+
+    with TestClient(app, protocol="asgi") as client:
+        assert client.post("/async-set", params={"value": "tea"}).status_code == 200
+        assert client.get("/async-get").json() == {"value": "tea"}
+        assert client.get("/get").json() == {"value": "tea"}
+
+    assert [name for name, _ in backend.calls] == ["save", "load", "load"]
+    assert not any(on_loop for _, on_loop in backend.calls)
+
+
+def test_a_request_without_the_session_cookie_does_not_touch_a_blocking_backend(
+    app: App,
+) -> None:
+    backend = RecordingBackend()
+    app.sessions.use(backend)
+
+    with TestClient(app, protocol="asgi") as client:
+        assert client.get("/plain").status_code == 200
+    assert backend.calls == []
+
+
+def test_a_failing_session_store_is_a_500_not_a_dropped_connection(app: App) -> None:
+    class Unreachable(RecordingBackend):
+        def load(self, cookie_value: str) -> tuple[str, dict[str, Any], float] | None:
+            raise ConnectionError("the session store is down")
+
+    app.sessions.use(Unreachable())
+    with TestClient(app, protocol="asgi", raise_server_exceptions=False) as client:
+        client.cookies.set("session", "abc")
+        response = client.get("/get")
+
+    assert response.status_code == 500
+    assert "the session store is down" not in response.text
+
+
+def test_the_cookie_backend_runs_inline_and_server_side_ones_say_they_block() -> None:
+    from trellis.sessions.database import DatabaseSessionBackend
+    from trellis.sessions.redis import RedisSessionBackend
+
+    assert CookieSessionBackend.blocking is False
+    assert RedisSessionBackend.blocking is True
+    assert DatabaseSessionBackend.blocking is True
+    assert App(settings={"SESSION_BACKEND": "redis"}).sessions.blocking is True
+    assert App().sessions.blocking is False
+
+
+def test_a_backend_that_does_not_say_is_taken_to_block(app: App) -> None:
+    class Quiet:
+        def load(self, cookie_value: str) -> None:
+            return None
+
+        def save(self, session_id: str, data: dict[str, Any], expires_at: float) -> str:
+            return session_id
+
+        def delete(self, session_id: str) -> None:
+            return None
+
+    app.sessions.use(Quiet())
+    assert app.sessions.blocking is True
+    app.sessions.use(CookieSessionBackend([KEY]))
+    assert app.sessions.blocking is False

@@ -240,6 +240,7 @@ class ASGIAdapter:
                     await app.astartup()
         started = time.perf_counter() if _access_logger.isEnabledFor(logging.INFO) else 0.0
         request = ASGIRequest(app, scope)
+        sessions = app.sessions
         try:
             if request.rejection is not None:
                 raise request.rejection
@@ -248,13 +249,25 @@ class ASGIAdapter:
             # carry bodies are always received; GET and friends only when a body is declared.
             if has_body or request.method not in _BODYLESS_METHODS:
                 await request.receive_body(receive, length)
+            if sessions.blocking and sessions.cookie_name in request.cookies:
+                # A server-side session is read in the thread pool, never on the event loop;
+                # `request.session` then needs no I/O (CSRF checks, handlers, templates).
+                request._session = await app._call_in_thread(sessions.load, {"request": request})
             response = await app.handle_async(request)
         except HTTPError as exc:
             response = app.error_response(request, exc)
         except ClientDisconnected:
             request.close()
             return
-        response = app.finish(request, response)
+        except Exception as exc:  # the session store failed (the app's own errors never get here)
+            response = app.error_response(request, exc)
+        session = request._session
+        if session is not None and (session.modified or session.stale_ids) and sessions.blocking:
+            # Saving a server-side session is I/O: finish in the thread pool.
+            finish = app._call_in_thread(app.finish, {"request": request, "response": response})
+            response = await finish
+        else:
+            response = app.finish(request, response)
         status = response.status
         headers = [_HEADER_BYTES.get(pair) or _encode_header(pair) for pair in response.raw_headers]
         try:

@@ -45,7 +45,11 @@ def new_session_id() -> str:
 
 
 class SessionBackend(Protocol):
-    """Where session data lives. The cookie holds whatever `save` returns."""
+    """Where session data lives. The cookie holds whatever `save` returns.
+
+    A backend that does no I/O may set `blocking = False` so that ASGI calls it on the event
+    loop; otherwise, under ASGI, its calls run in the thread pool.
+    """
 
     def load(self, cookie_value: str) -> SessionRecord | None:
         """The session a cookie names, or None when it is unknown, tampered with or expired."""
@@ -138,6 +142,10 @@ class SessionManager:
         self.settings = settings
         self.cookie_name = settings.session_cookie
         self._backend: SessionBackend | None = None
+        # Whether loading and saving wait on I/O (Redis, a database), so that under ASGI they run
+        # in the thread pool rather than on the event loop. Decided from the setting here:
+        # building the backend may need keys or URLs an app that never uses sessions lacks.
+        self.blocking = (settings.session_backend or "cookie").lower() != "cookie"
         # Logins live in the session; LoginManager(app) registers itself here.
         self.login_manager: LoginManager | None = None
 
@@ -151,6 +159,8 @@ class SessionManager:
     def use(self, backend: SessionBackend) -> None:
         """Keep sessions in `backend` instead of what the settings say."""
         self._backend = backend
+        # A backend says whether it blocks; one that does not say is taken to block.
+        self.blocking = bool(getattr(backend, "blocking", True))
 
     def _backend_from_settings(self) -> SessionBackend:
         settings = self.settings

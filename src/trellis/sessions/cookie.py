@@ -36,6 +36,9 @@ class _JSON:
 class CookieSessionBackend:
     """Sessions stored in the cookie itself, signed with the app's keys (oldest first)."""
 
+    # Signing and checking the cookie is CPU work only: ASGI calls it on the event loop.
+    blocking = False
+
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
             raise ValueError("CookieSessionBackend needs at least one signing key.")

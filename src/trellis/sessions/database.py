@@ -31,6 +31,9 @@ sessions_table = sa.Table(
 class DatabaseSessionBackend:
     """Sessions in a database. `engine` is a URL (`sqlite:///app.db`) or a SQLAlchemy Engine."""
 
+    # Each load and save is a database round trip: ASGI calls them in the thread pool.
+    blocking = True
+
     def __init__(self, engine: str | sa.Engine, keys: Sequence[str]) -> None:
         self._owns_engine = isinstance(engine, str)
         self.engine = sa.create_engine(engine) if isinstance(engine, str) else engine

@@ -17,6 +17,9 @@ from ._signing import SessionIdSigner, storage_key
 class RedisSessionBackend:
     """Sessions in Redis. `client` is a URL (`redis://127.0.0.1:6379/0`) or a `redis.Redis`."""
 
+    # Each load and save is a Redis round trip: ASGI calls them in the thread pool.
+    blocking = True
+
     def __init__(self, client: Any, keys: Sequence[str], prefix: str = "trellis:session:") -> None:
         self._owns_client = isinstance(client, str)
         if isinstance(client, str):
