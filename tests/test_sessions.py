@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from trellis import App, Request
+from trellis import App, Request, WebSocket
 from trellis.sessions import Session, flash, get_flashed_messages
 from trellis.sessions.cookie import CookieSessionBackend
 from trellis.testing import TestClient
@@ -373,6 +373,25 @@ def test_a_blocking_backend_is_never_called_on_the_event_loop_under_asgi(app: Ap
         assert client.get("/get").json() == {"value": "tea"}
 
     assert [name for name, _ in backend.calls] == ["save", "load", "load"]
+    assert not any(on_loop for _, on_loop in backend.calls)
+
+
+def test_a_websocket_reads_a_blocking_session_off_the_event_loop(app: App) -> None:
+    backend = RecordingBackend()
+    app.sessions.use(backend)
+    add_async_session_routes(app)
+
+    @app.websocket("/ws")
+    async def greet(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text(f"hello {ws.request.session.get('value')}")
+
+    with TestClient(app, protocol="asgi") as client:
+        client.post("/async-set", params={"value": "ada"})
+        with client.websocket_connect("/ws") as session:
+            assert session.receive_text() == "hello ada"
+
+    assert [name for name, _ in backend.calls] == ["save", "load"]
     assert not any(on_loop for _, on_loop in backend.calls)
 
 

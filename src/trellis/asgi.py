@@ -157,6 +157,15 @@ _ENCODED_HEADERS: dict[tuple[str, str], tuple[bytes, bytes]] = {
 }
 
 
+async def load_blocking_session(app: App, request: Request) -> None:
+    """Read a server-side session (Redis, a database) in the thread pool, never on the event
+    loop, when the request carries its cookie; `request.session` then needs no I/O (CSRF
+    checks, handlers, templates). Called only when `app.sessions.blocking`."""
+    sessions = app.sessions
+    if sessions.cookie_name in request.cookies:
+        request._session = await app._call_in_thread(sessions.load, {"request": request})
+
+
 def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None, Any]:
     """(has a body, declared length, raw Accept) from the raw headers, in one pass.
 
@@ -249,10 +258,8 @@ class ASGIAdapter:
             # carry bodies are always received; GET and friends only when a body is declared.
             if has_body or request.method not in _BODYLESS_METHODS:
                 await request.receive_body(receive, length)
-            if sessions.blocking and sessions.cookie_name in request.cookies:
-                # A server-side session is read in the thread pool, never on the event loop;
-                # `request.session` then needs no I/O (CSRF checks, handlers, templates).
-                request._session = await app._call_in_thread(sessions.load, {"request": request})
+            if sessions.blocking:
+                await load_blocking_session(app, request)
             response = await app.handle_async(request)
         except HTTPError as exc:
             response = app.error_response(request, exc)

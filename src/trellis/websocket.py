@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .asgi import ASGIRequest, Receive, Scope, Send
+from .asgi import ASGIRequest, Receive, Scope, Send, load_blocking_session
 from .errors import HTTPError
 from .requests import Request, check_json_depth
 from .responses import Response, dump_json
@@ -285,6 +285,8 @@ async def serve_websocket(app: App, scope: Scope, receive: Receive, send: Send) 
         if request.rejection is not None:
             await _deny(app, ws, app.error_response(request, request.rejection))
             return
+        if app.sessions.blocking:
+            await load_blocking_session(app, request)
         early = app._enter_middleware(request, stack)
         if early is not None:
             await _deny(app, ws, early)
