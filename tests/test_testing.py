@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -714,3 +715,22 @@ def test_asgi_clients_do_not_share_event_loops() -> None:
 
     assert loops[0] is loops[2]
     assert loops[0] is not loops[1]
+
+
+def test_dashboards_load_without_httpx_and_the_test_client_says_what_it_needs() -> None:
+    # httpx is a test-time dependency (trellis[dev]); a base install has no httpx.
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = None\n"
+        "import trellis, trellis.dashboard\n"
+        "try:\n"
+        "    import trellis.testing\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "trellis.testing needs httpx" in result.stdout

@@ -20,7 +20,12 @@ from typing import Any, Literal, Self, TypeVar, cast
 from urllib.parse import unquote, unquote_to_bytes
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-import httpx
+try:
+    import httpx
+except ImportError:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "trellis.testing needs httpx: pip install httpx (it comes with trellis[dev])."
+    ) from None
 
 from ._testing_websocket import WebSocketDenied, WebSocketTestSession, websocket_scope
 

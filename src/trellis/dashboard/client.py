@@ -11,11 +11,12 @@ at a real server), holds the inputs like the browser does, and sends them all on
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .mount import UPDATE_HEADER
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class DashboardUpdateError(Exception):
@@ -39,6 +40,9 @@ class DashboardClient:
         self, target: Any, prefix: str, *, protocol: Literal["wsgi", "asgi"] = "asgi"
     ) -> None:
         self.prefix = prefix.rstrip("/")
+        # httpx is a test-time dependency: imported here, so `trellis.dashboard` loads without it.
+        import httpx
+
         self._owns_http = not isinstance(target, httpx.Client)
         if isinstance(target, httpx.Client):
             self.http: httpx.Client = target
