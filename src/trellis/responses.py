@@ -240,7 +240,7 @@ def negotiated_json_response(content: Any) -> JSONResponse:
     """
     response = object.__new__(JSONResponse)
     response.status = 200
-    response.body = orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+    response.body = dump_json(content)
     response.stream = None
     response._cookies = None
     response.raw_headers = list(_NEGOTIATED_JSON_HEADERS)
@@ -258,10 +258,7 @@ def _json_default(value: Any) -> Any:
 
 def dump_json(content: Any) -> bytes:
     """Serialise `content` to JSON bytes, understanding pydantic models, sets and dataclasses."""
-    return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
-
-
-_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+    return orjson.dumps(content, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class RedirectResponse(Response):

@@ -104,7 +104,8 @@ def security_headers(settings: Settings) -> Callable[[Request, Response], None] 
     behind_proxies = bool(settings.trusted_networks)
     # PERF: the usual response has none of these headers yet: one extend of a ready list.
     usual_page = [*static, (_CSP, policy)] if policy else static
-    usual_data = usual_page if settings.security_headers_on_data else everywhere
+    on_data = settings.security_headers_on_data
+    usual_data = usual_page if on_data else everywhere
     # PERF: the headers to add, by content type, decided once per distinct value (bounded).
     by_type: dict[str | None, list[tuple[str, str]]] = {}
 
@@ -128,7 +129,7 @@ def security_headers(settings: Settings) -> Callable[[Request, Response], None] 
             raw.extend(extra)
         else:
             present = {name for name, _ in raw}
-            page_policies = not is_data_type(content_type) or usual_data is not everywhere
+            page_policies = on_data or not is_data_type(content_type)
             wanted = static if page_policies else everywhere
             raw.extend(header for header in wanted if header[0] not in present)
             if page_policies and policy and _CSP not in present:
