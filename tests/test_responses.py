@@ -906,3 +906,43 @@ def test_wrong_content_length_set_by_the_handler_is_corrected(app: App, client: 
 
     assert response.headers.get_list("content-length") == ["3"]
     assert response.content == b"abc"
+
+
+class StampedResponse(PlainTextResponse):
+    """A subclass extending finalize, as FileResponse does: it must run with no cookies set."""
+
+    def finalize(self, request: Request, secure_cookies: bool) -> None:
+        super().finalize(request, secure_cookies)
+        self.raw_headers.append(("x-finalized-for", request.method))
+
+
+def test_a_subclass_extending_finalize_has_it_called_without_cookies(
+    app: App, client: TestClient
+) -> None:
+    assert StampedResponse.finalizes and not PlainTextResponse.finalizes
+
+    @app.get("/stamped")
+    def stamped() -> Response:
+        return StampedResponse("ok")
+
+    @app.get("/stamped-with-cookie")
+    def stamped_with_cookie() -> Response:
+        response = StampedResponse("ok")
+        response.set_cookie("flavour", "oat")
+        return response
+
+    reply = client.get("/stamped")
+    assert reply.headers["x-finalized-for"] == "GET"
+    reply = client.get("/stamped-with-cookie")
+    assert reply.headers["x-finalized-for"] == "GET"
+    assert "flavour=oat" in reply.headers["set-cookie"]
+
+
+def test_cookies_are_written_by_the_base_finalize(app: App, client: TestClient) -> None:
+    @app.get("/plain-cookie")
+    def plain_cookie() -> Response:
+        response = PlainTextResponse("ok")
+        response.set_cookie("flavour", "oat")
+        return response
+
+    assert "flavour=oat" in client.get("/plain-cookie").headers["set-cookie"]

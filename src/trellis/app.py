@@ -81,6 +81,7 @@ class App(Router):
     __slots__ = (
         "_after",
         "_asgi_app",
+        "_asgi_http",
         "_before",
         "_error_handlers",
         "_executor",
@@ -131,6 +132,8 @@ class App(Router):
         self._executor: ThreadPoolExecutor | None = None
         self._wsgi_app: Callable[..., Any] | None = None
         self._asgi_app: Callable[..., Any] | None = None
+        # PERF: the adapter's HTTP entry, called straight from __call__ (None once wrapped).
+        self._asgi_http: Callable[..., Any] | None = None
         self._on_add.append(self._compile_route)
         # Checks that run first for every request and refuse it by raising (host checking).
         # PERF: a plain call each; they have no after-half, so no generator is made for them.
@@ -325,11 +328,16 @@ class App(Router):
                     wsgi = self._wsgi_app = WSGIAdapter(self)
                 return wsgi(first, second)
         elif not more:
+            http = self._asgi_http
+            if http is not None and first["type"] == "http":
+                return http(first, second, third)
             asgi = self._asgi_app
             if asgi is None:
                 from .asgi import ASGIAdapter
 
-                asgi = self._asgi_app = ASGIAdapter(self)
+                adapter = ASGIAdapter(self)
+                asgi = self._asgi_app = adapter
+                self._asgi_http = adapter.http
             return asgi(first, second, third)
         given = sum(arg is not _NO_ARG for arg in (first, second, third)) + len(more)
         raise TypeError(
@@ -343,6 +351,7 @@ class App(Router):
 
         inner = self._asgi_app or ASGIAdapter(self)
         self._asgi_app = middleware(inner, **options)
+        self._asgi_http = None
 
     def wrap_wsgi(self, middleware: Callable[..., Any], **options: Any) -> None:
         """Wrap the WSGI side in a standard WSGI middleware: `middleware(app, **options)`."""
@@ -356,16 +365,18 @@ class App(Router):
     def handle(self, request: Request) -> Response:
         """Answer `request` synchronously (the WSGI path); never raises."""
         stack: list[Generator[None, Response, Any]] = []
-        response = self._enter_middleware(request, stack)
-        if response is None:
-            outcome = self._route(request)
-            if isinstance(outcome, CompiledHandler):
-                try:
-                    response = self._after_handler(request, _call_sync(outcome, request))
-                except Exception as exc:
-                    response = self._after_error(request, exc)
-            else:
-                response = self._apply_after_hooks(request, outcome)
+        outcome = self._start(request, stack)
+        if isinstance(outcome, CompiledHandler):
+            try:
+                result = _call_sync(outcome, request)
+                if isinstance(result, Response) and not self._after:
+                    response = result  # PERF: nothing to convert, no hooks to call
+                else:
+                    response = self._after_handler(request, result)
+            except Exception as exc:
+                response = self._after_error(request, exc)
+        else:
+            response = outcome
         if not stack:
             return response  # PERF: no middleware entered, nothing to resume
         return self._exit_middleware(request, stack, response)
@@ -373,26 +384,27 @@ class App(Router):
     async def handle_async(self, request: Request) -> Response:
         """Answer `request` on an event loop (the ASGI path); never raises."""
         stack: list[Generator[None, Response, Any]] = []
-        response = self._enter_middleware(request, stack)
-        if response is None:
-            outcome = self._route(request)
-            if isinstance(outcome, CompiledHandler):
-                try:
-                    # PERF: async and non-blocking sync handlers are called right here (no extra
-                    # coroutine per request); only thread-pool calls go through a helper.
-                    build = outcome.build
-                    kwargs = build(request) if build is not None else {}
-                    if outcome.is_async:
-                        result = await outcome.endpoint(**kwargs)
-                    elif not outcome.to_thread:
-                        result = outcome.endpoint(**kwargs)
-                    else:
-                        result = await self._call_in_thread(outcome.endpoint, kwargs)
+        outcome = self._start(request, stack)
+        if isinstance(outcome, CompiledHandler):
+            try:
+                # PERF: async and non-blocking sync handlers are called right here (no extra
+                # coroutine per request); only thread-pool calls go through a helper.
+                build = outcome.build
+                kwargs = build(request) if build is not None else {}
+                if outcome.is_async:
+                    result = await outcome.endpoint(**kwargs)
+                elif not outcome.to_thread:
+                    result = outcome.endpoint(**kwargs)
+                else:
+                    result = await self._call_in_thread(outcome.endpoint, kwargs)
+                if isinstance(result, Response) and not self._after:
+                    response = result  # PERF: nothing to convert, no hooks to call
+                else:
                     response = self._after_handler(request, result)
-                except Exception as exc:
-                    response = self._after_error(request, exc)
-            else:
-                response = self._apply_after_hooks(request, outcome)
+            except Exception as exc:
+                response = self._after_error(request, exc)
+        else:
+            response = outcome
         if not stack:
             return response  # PERF: no middleware entered, nothing to resume
         return self._exit_middleware(request, stack, response)
@@ -438,20 +450,29 @@ class App(Router):
             )
         return response
 
-    def _route(self, request: Request) -> Response | CompiledHandler:
-        """Match the route and run before-request hooks; a Response here answers at once."""
+    def _start(
+        self, request: Request, stack: list[Generator[None, Response, Any]]
+    ) -> Response | CompiledHandler:
+        """Request checks, middleware's first halves, routing and before-request hooks.
+
+        Returns the handler to call, or the Response that answers at once (after-request hooks
+        already applied when it came from routing or a before-request hook).
+        """
+        early = self._enter_middleware(request, stack)
+        if early is not None:
+            return early
         route, params, allowed = self.match(request.method, request.path)
         if route is None:
-            return self._no_route(request, allowed)
+            return self._apply_after_hooks(request, self._no_route(request, allowed))
         request.route = route
         request.path_params = params  # type: ignore[assignment]
         for hook in self._before:
             try:
                 early = hook(request)
             except Exception as exc:
-                return self.error_response(request, exc)
+                return self._apply_after_hooks(request, self.error_response(request, exc))
             if early is not None:
-                return self._to_response(early, request)
+                return self._apply_after_hooks(request, self._to_response(early, request))
         handler: CompiledHandler = route.call
         return handler
 
@@ -623,7 +644,8 @@ class App(Router):
         try:
             if request._session is not None:
                 self.sessions.save(request, response)
-            response.finalize(request, self.settings.secure_cookies)
+            if response._cookies is not None or response.finalizes:
+                response.finalize(request, self.settings.secure_cookies)
         except Exception as exc:
             response = self.error_response(request, exc)
             response.finalize(request, self.settings.secure_cookies)

@@ -40,9 +40,11 @@ class Request:
         "_cookies",
         "_form",
         "_headers",
+        "_host",
         "_id",
         "_json",
         "_query",
+        "_scheme",
         "_session",
         "_state",
         "app",
@@ -57,13 +59,24 @@ class Request:
     )
 
     def __init__(
-        self, app: App, method: str, path: str, query_string: bytes, root_path: str = ""
+        self,
+        app: App,
+        method: str,
+        path: str,
+        query_string: bytes,
+        root_path: str = "",
+        host: str | None = None,
+        scheme: str = "http",
     ) -> None:
         self.app = app
         self.method = method
         self.path = path
         self.query_string = query_string
         self.root_path = root_path
+        # PERF: the first Host header and the server's own scheme, as the adapter found them
+        # (the host check and HSTS read them on every request).
+        self._host = host
+        self._scheme = scheme
         self.path_params: dict[str, Any] = {}
         self.route: Any = None
         # Set by the adapter when the request is unusable before dispatch (bad path encoding,
@@ -91,16 +104,8 @@ class Request:
         """The address of the connected peer (which may be a proxy)."""
         return None
 
-    def _raw_scheme(self) -> str:
-        return "http"
-
     def _server(self) -> tuple[str, int | None]:
         return ("localhost", None)
-
-    def _host_header(self) -> str | None:
-        """The first Host header; adapters read it straight from the server's data."""
-        host: str | None = self.headers.get("host")
-        return host
 
     def _body_chunks(self, limit: int) -> Iterator[bytes]:
         """Yield the body in chunks, raising 413 once more than `limit` bytes arrive."""
@@ -236,7 +241,7 @@ class Request:
             proto = self.headers.get("x-forwarded-proto")
             if proto:
                 return str(proto).split(",")[0].strip().lower()
-        return self._raw_scheme()
+        return self._scheme
 
     @property
     def is_secure(self) -> bool:
@@ -250,9 +255,7 @@ class Request:
             forwarded = self.headers.get("x-forwarded-host")
             if forwarded:
                 return str(forwarded).split(",")[0].strip()
-        # PERF: the host check reads this on every request; the adapters find the Host header
-        # without building the whole Headers object.
-        host = self._host_header()
+        host = self._host
         if host:
             return host
         name, port = self._server()

@@ -35,6 +35,14 @@ class Response:
 
     __slots__ = ("_cookies", "body", "raw_headers", "status", "stream")
     media_type: ClassVar[str | None] = None
+    # PERF: whether the class extends `finalize` (set by __init_subclass__); if not, the app
+    # calls it only when there are cookies to write.
+    finalizes: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "finalize" in cls.__dict__:
+            cls.finalizes = True
 
     def __init__(
         self,

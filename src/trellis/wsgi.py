@@ -50,6 +50,8 @@ class WSGIRequest(Request):
             path,
             query.encode("latin-1") if query else b"",
             environ.get("SCRIPT_NAME", ""),
+            environ.get("HTTP_HOST"),
+            environ.get("wsgi.url_scheme", "http"),
         )
         self.environ = environ
         self._consumed = False
@@ -83,13 +85,6 @@ class WSGIRequest(Request):
         except ValueError:
             port = 0
         return (addr, port)
-
-    def _raw_scheme(self) -> str:
-        return str(self.environ.get("wsgi.url_scheme", "http"))
-
-    def _host_header(self) -> str | None:
-        host: str | None = self.environ.get("HTTP_HOST")
-        return host
 
     def _server(self) -> tuple[str, int | None]:
         port = self.environ.get("SERVER_PORT")

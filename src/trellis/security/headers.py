@@ -135,7 +135,7 @@ def security_headers(settings: Settings) -> Callable[[Request, Response], None] 
             if page_policies and policy and _CSP not in present:
                 raw.append((_CSP, add_nonce(policy, nonce) if nonce else policy))
         if hsts is not None and (
-            request.is_secure if behind_proxies else request._raw_scheme() == "https"
+            request.is_secure if behind_proxies else request._scheme == "https"
         ):
             for name, _ in raw:
                 if name == "strict-transport-security":

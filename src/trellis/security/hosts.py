@@ -52,7 +52,7 @@ def host_check(
     def check_host(request: Request) -> None:
         # PERF: with no trusted proxies `request.host` is the Host header when there is one;
         # read it straight from the adapter.
-        raw = request.host if behind_proxies else (request._host_header() or request.host)
+        raw = request.host if behind_proxies else (request._host or request.host)
         if raw not in accepted:
             if not _HOST_RE.match(raw.strip().lower()) or not allowed(split_host(raw)):
                 detail = f"The Host header {raw!r} is not served here."
