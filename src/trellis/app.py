@@ -365,7 +365,44 @@ class App(Router):
     def handle(self, request: Request) -> Response:
         """Answer `request` synchronously (the WSGI path); never raises."""
         stack: list[Generator[None, Response, Any]] = []
-        outcome = self._start(request, stack)
+        return self.complete(request, stack, self.begin(request, stack))
+
+    def begin(
+        self, request: Request, stack: list[Generator[None, Response, Any]]
+    ) -> Response | CompiledHandler:
+        """Request checks, middleware's first halves, routing and before-request hooks.
+
+        Returns the handler to call, or the Response that answers at once (after-request hooks
+        already applied when it came from routing or a before-request hook). Middleware
+        entered is pushed on `stack`, for `complete` to resume.
+        """
+        early = self._enter_middleware(request, stack)
+        if early is not None:
+            return early
+        route, params, allowed = self.match(request.method, request.path)
+        if route is None:
+            return self._apply_after_hooks(request, self._no_route(request, allowed))
+        request.route = route
+        request.path_params = params  # type: ignore[assignment]
+        for hook in self._before:
+            try:
+                early = hook(request)
+            except Exception as exc:
+                return self._apply_after_hooks(request, self.error_response(request, exc))
+            if early is not None:
+                return self._apply_after_hooks(request, self._to_response(early, request))
+        handler: CompiledHandler = route.call
+        return handler
+
+    def complete(
+        self,
+        request: Request,
+        stack: list[Generator[None, Response, Any]],
+        outcome: Response | CompiledHandler,
+    ) -> Response:
+        """Call the handler `begin` chose (sync; WSGI runs async handlers on the thread's own
+        loop), turn its result into a Response, run after hooks and resume middleware; never
+        raises. The ASGI adapter uses `complete_async` instead for handlers it must await."""
         if isinstance(outcome, CompiledHandler):
             try:
                 result = _call_sync(outcome, request)
@@ -381,32 +418,26 @@ class App(Router):
             return response  # PERF: no middleware entered, nothing to resume
         return self._exit_middleware(request, stack, response)
 
-    async def handle_async(self, request: Request) -> Response:
-        """Answer `request` on an event loop (the ASGI path); never raises."""
-        stack: list[Generator[None, Response, Any]] = []
-        outcome = self._start(request, stack)
-        if isinstance(outcome, CompiledHandler):
-            try:
-                # PERF: async and non-blocking sync handlers are called right here (no extra
-                # coroutine per request); only thread-pool calls go through a helper.
-                build = outcome.build
-                kwargs = build(request) if build is not None else {}
-                if outcome.is_async:
-                    result = await outcome.endpoint(**kwargs)
-                elif not outcome.to_thread:
-                    result = outcome.endpoint(**kwargs)
-                else:
-                    result = await self._call_in_thread(outcome.endpoint, kwargs)
-                if isinstance(result, Response) and not self._after:
-                    response = result  # PERF: nothing to convert, no hooks to call
-                else:
-                    response = self._after_handler(request, result)
-            except Exception as exc:
-                response = self._after_error(request, exc)
-        else:
-            response = outcome
+    async def complete_async(
+        self,
+        request: Request,
+        stack: list[Generator[None, Response, Any]],
+        handler: CompiledHandler,
+    ) -> Response:
+        """`complete` for a handler awaited on the event loop: an async handler, or a sync one
+        sent to the thread pool."""
+        try:
+            build = handler.build
+            kwargs = build(request) if build is not None else {}
+            if handler.is_async:
+                result = await handler.endpoint(**kwargs)
+            else:
+                result = await self._call_in_thread(handler.endpoint, kwargs)
+            response = self._after_handler(request, result)
+        except Exception as exc:
+            response = self._after_error(request, exc)
         if not stack:
-            return response  # PERF: no middleware entered, nothing to resume
+            return response
         return self._exit_middleware(request, stack, response)
 
     def _enter_middleware(
@@ -449,32 +480,6 @@ class App(Router):
                 request, RuntimeError(f"Middleware {gen.__name__} yielded more than once.")
             )
         return response
-
-    def _start(
-        self, request: Request, stack: list[Generator[None, Response, Any]]
-    ) -> Response | CompiledHandler:
-        """Request checks, middleware's first halves, routing and before-request hooks.
-
-        Returns the handler to call, or the Response that answers at once (after-request hooks
-        already applied when it came from routing or a before-request hook).
-        """
-        early = self._enter_middleware(request, stack)
-        if early is not None:
-            return early
-        route, params, allowed = self.match(request.method, request.path)
-        if route is None:
-            return self._apply_after_hooks(request, self._no_route(request, allowed))
-        request.route = route
-        request.path_params = params  # type: ignore[assignment]
-        for hook in self._before:
-            try:
-                early = hook(request)
-            except Exception as exc:
-                return self._apply_after_hooks(request, self.error_response(request, exc))
-            if early is not None:
-                return self._apply_after_hooks(request, self._to_response(early, request))
-        handler: CompiledHandler = route.call
-        return handler
 
     def _after_handler(self, request: Request, result: Any) -> Response:
         try:

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 from .errors import HTTPError
+from .handlers import CompiledHandler
 from .requests import Request
 
 if TYPE_CHECKING:
@@ -248,7 +249,13 @@ class ASGIAdapter:
                 await request.receive_body(receive)
             if sessions.blocking:
                 await load_blocking_session(app, request)
-            response = await app.handle_async(request)
+            stack: list[Any] = []
+            outcome = app.begin(request, stack)
+            # PERF: a non-blocking `def` handler is called right here, no coroutine made.
+            if isinstance(outcome, CompiledHandler) and (outcome.is_async or outcome.to_thread):
+                response = await app.complete_async(request, stack, outcome)
+            else:
+                response = app.complete(request, stack, outcome)
         except HTTPError as exc:
             response = app.error_response(request, exc)
         except ClientDisconnected:
