@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from trellis import App, Request
+from trellis import App, Request, Response, WebSocket
 
 
 def call(app: App, method: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> Any:
@@ -102,3 +102,43 @@ def test_an_invalid_content_length_is_a_400() -> None:
         status, _, body, _ = call(app, "POST", headers, b"abc")
         assert status == 400
         assert b"Invalid Content-Length" in body
+
+
+def test_a_refused_websocket_handshake_answers_over_http_with_the_real_length() -> None:
+    app = App(settings={})
+
+    @app.before_request
+    def refuse(request: Request) -> Response:
+        return Response(b"nope", 403, headers={"Content-Length": "999"})
+
+    @app.websocket("/ws")
+    async def chat(ws: WebSocket) -> None:
+        await ws.accept()
+
+    scope = {
+        "type": "websocket",
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost")],
+        "scheme": "ws",
+        "extensions": {"websocket.http.response": {}},
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def serve() -> None:
+        await app.astartup()
+        await app(scope, receive, send)
+
+    asyncio.run(serve())
+    start, body = sent
+    assert start["type"] == "websocket.http.response.start"
+    assert start["status"] == 403
+    assert [v for k, v in start["headers"] if k == b"content-length"] == [b"4"]
+    assert body == {"type": "websocket.http.response.body", "body": b"nope"}

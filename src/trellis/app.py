@@ -659,13 +659,8 @@ class App(Router):
         if response.status in _NO_CONTENT_STATUSES:
             response.body = b""
             response.stream = None
-        elif response.stream is None:
-            # The adapter sends the real Content-Length; drop any a handler set by hand.
-            headers = response.raw_headers
-            for name, _ in headers:
-                if name == "content-length":
-                    headers[:] = [h for h in headers if h[0] != "content-length"]
-                    break
+        # A Content-Length set by hand on a complete body is dropped by the adapter, which
+        # writes the real one (PERF: ASGI finds it while encoding, in its cache-miss path).
         return response
 
     def teardown_request(self, request: Request) -> None:

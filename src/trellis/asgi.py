@@ -272,14 +272,21 @@ class ASGIAdapter:
             response = app.finish(request, response)
         status = response.status
         raw_headers = response.raw_headers
+        sized = response.stream is None and status != 204 and status != 304 and status >= 200
         # PERF: the usual headers are all in the cache: one map in C, no Python loop.
         headers = list(map(_HEADER_BYTES.get, raw_headers))
         if None in headers:
-            headers = [_HEADER_BYTES.get(pair) or _encode_header(pair) for pair in raw_headers]
+            # Some are not cached, such as a Content-Length the handler set (never cached): on
+            # a complete body it gives way to the real one.
+            headers = [
+                _HEADER_BYTES.get(pair) or _encode_header(pair)
+                for pair in raw_headers
+                if not (sized and pair[0] == "content-length")
+            ]
         try:
             if response.stream is None:
                 body = response.body
-                if status != 204 and status != 304 and status >= 200:
+                if sized:
                     length = len(body)
                     headers.append(
                         (
@@ -370,7 +377,9 @@ class ASGIAdapter:
 # never evicted: values that vary per response (cookies, ETags) just stop being cached once full.
 _HEADER_BYTES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 _HEADER_CACHE_SIZE = 512
-_UNCACHED_HEADERS = frozenset({"set-cookie", "etag", "last-modified", "location", "content-range"})
+_UNCACHED_HEADERS = frozenset(
+    {"content-length", "set-cookie", "etag", "last-modified", "location", "content-range"}
+)
 
 
 def _encode_header(pair: tuple[str, str]) -> tuple[bytes, bytes]:

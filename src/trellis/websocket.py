@@ -335,7 +335,11 @@ async def _deny(app: App, ws: WebSocket, response: Response) -> None:
         return
     if "websocket.http.response" in ws.scope.get("extensions", {}):
         response = app.finish(ws.request, response)
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.raw_headers]
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response.raw_headers
+            if k != "content-length"  # the real one follows
+        ]
         body = response.body if response.stream is None else b""
         headers.append((b"content-length", str(len(body)).encode()))
         await ws._send(

@@ -168,6 +168,11 @@ class WSGIAdapter:
         if response.stream is None:
             body = response.body
             if status != 204 and status != 304 and status >= 200:
+                # The real Content-Length replaces any the handler set.
+                for name, _ in headers:
+                    if name == "content-length":
+                        headers = [h for h in headers if h[0] != "content-length"]
+                        break
                 length = len(body)
                 headers.append(
                     ("content-length", _LENGTHS[length] if length < _KNOWN_LENGTHS else str(length))
