@@ -12,8 +12,10 @@ start-up cancels out in the difference):
 - `uvicorn`: ASGI apps behind uvicorn's own httptools protocol and ProxyHeadersMiddleware, fed
   raw HTTP/1.1 bytes through an in-memory transport: the server's Python work per request
   without sockets or the kernel, which is most of what `wrk` measures over loopback.
+- `gunicorn`: WSGI apps behind what a gunicorn worker does per request (its parser, environ
+  and response objects) on an in-memory socket.
 
-    python -m bench.instructions [--apps raw Trellis Falcon] [--harness inprocess uvicorn]
+    python -m bench.instructions [--apps raw Trellis Falcon] [--harness inprocess uvicorn gunicorn]
 
 Writes bench/INSTRUCTIONS.md. Needs `valgrind` (apt); each cell takes about a minute.
 """
@@ -38,7 +40,7 @@ from bench.apps import APPS, ROUTES, AppSpec
 from bench.inprocess import asgi_timer, check_app, run_lifespan, wsgi_timer
 
 ROOT = Path(__file__).resolve().parents[1]
-HARNESSES = ("inprocess", "uvicorn")
+HARNESSES = ("inprocess", "uvicorn", "gunicorn")
 FEW, MANY = 500, 1500
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 
@@ -134,6 +136,63 @@ def serve_uvicorn(spec: AppSpec, path: str, n: int) -> None:
     loop.close()
 
 
+class MemorySocket:
+    """The client socket gunicorn's parser reads from and its response writes to."""
+
+    def __init__(self) -> None:
+        self.incoming = b""
+        self.written: list[bytes] = []
+
+    def recv(self, size: int) -> bytes:
+        data, self.incoming = self.incoming[:size], self.incoming[size:]
+        return data
+
+    def sendall(self, data: bytes) -> None:
+        self.written.append(bytes(data))
+
+    def setblocking(self, flag: bool) -> None:
+        return None
+
+    def settimeout(self, value: float | None) -> None:
+        return None
+
+
+def _drive_gunicorn(app: Any, path: str, n: int) -> list[bytes]:
+    """What a gunicorn worker does per request on a kept-alive connection: parse the bytes,
+    build the environ and response, call the app, write and close the body."""
+    from gunicorn.config import Config
+    from gunicorn.http import wsgi
+    from gunicorn.http.parser import RequestParser
+
+    config = Config()
+    sock = MemorySocket()
+    peer, server = ("127.0.0.1", 50000), ("127.0.0.1", 8000)
+    parser = RequestParser(config, sock, peer)
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: wrk\r\n\r\n".encode()
+    for _ in range(n):
+        sock.incoming = request
+        parsed = next(parser)
+        response, environ = wsgi.create(parsed, sock, peer, server, config)
+        body = app(environ, response.start_response)
+        try:
+            for chunk in body:
+                response.write(chunk)
+            response.close()
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+    return sock.written[:2]
+
+
+def serve_gunicorn(spec: AppSpec, path: str, n: int) -> None:
+    app = spec.create(False)
+    head, body = _drive_gunicorn(app, path, 200)
+    if not head.startswith(b"HTTP/1.1 200 ") or not body:
+        raise SystemExit(f"{spec.name} {path} under gunicorn: unexpected reply {head!r} {body!r}")
+    _drive_gunicorn(app, path, n)
+
+
 # -- the parent: run children under callgrind ------------------------------------------------------
 
 
@@ -194,7 +253,11 @@ def render(results: dict[tuple[str, str, str, str], float], meta: dict[str, str]
         )
         if not rows:
             continue
-        title = "in process" if harness == "inprocess" else "behind uvicorn's protocol"
+        title = {
+            "inprocess": "in process",
+            "uvicorn": "behind uvicorn's protocol",
+            "gunicorn": "behind gunicorn's request handling",
+        }[harness]
         lines += ["", f"## {title}", "", "| App | Protocol | " + " | ".join(ROUTES) + " |"]
         lines.append("|---|---|" + "---:|" * len(ROUTES))
         for name, protocol in rows:
@@ -223,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         name, protocol, harness, path, n = args.child
         spec = spec_named(name, protocol)
-        serve = serve_uvicorn if harness == "uvicorn" else serve_inprocess
-        serve(spec, path, int(n))
+        serve = {"uvicorn": serve_uvicorn, "gunicorn": serve_gunicorn}.get(harness)
+        (serve or serve_inprocess)(spec, path, int(n))
         return 0
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
@@ -241,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         (spec, harness, route, path)
         for spec in specs
         for harness in args.harness
-        if harness == "inprocess" or spec.protocol == "asgi"
+        if harness == "inprocess" or (harness == "uvicorn") == (spec.protocol == "asgi")
         for route, path in ROUTES.items()
     ]
     print(f"{len(jobs)} cells, two callgrind runs each")

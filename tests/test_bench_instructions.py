@@ -22,6 +22,16 @@ def test_the_uvicorn_harness_serves_trellis_through_uvicorns_own_protocol() -> N
     assert body == b'{"id":42,"slug":"hello"}'
 
 
+def test_the_gunicorn_harness_serves_trellis_through_gunicorns_request_handling() -> None:
+    pytest.importorskip("gunicorn")
+    app = instructions.spec_named("Trellis", "wsgi").create(False)
+    head, body = instructions._drive_gunicorn(app, "/users/42/posts/hello", 3)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Server: gunicorn" in head
+    assert b"x-content-type-options: nosniff" in head
+    assert body == b'{"id":42,"slug":"hello"}'
+
+
 @pytest.mark.parametrize("protocol", ["wsgi", "asgi"])
 def test_the_inprocess_child_checks_the_app_and_serves(protocol: str) -> None:
     instructions.serve_inprocess(instructions.spec_named("Trellis", protocol), "/json", 5)
