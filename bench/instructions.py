@@ -5,8 +5,10 @@ instructions a request executes is the same on every run of the same code (withi
 instructions: the garbage collector and dict resizes fall in different places). Use it to tell
 whether a change made the request path cheaper, and by how much.
 
-Two harnesses, each run under callgrind twice (with N1 and N2 requests after warming up, so that
-start-up cancels out in the difference):
+Each cell runs under callgrind twice (with FEW and MANY requests after warming up, so that
+start-up cancels out in the difference). After the warm-up the child freezes what start-up
+allocated (gc.freeze): otherwise one full garbage collection over the start-up heap, falling in
+one run and not the other, moves the difference by thousands of instructions a request.
 
 - `inprocess`: the app called directly, exactly as `python -m bench` times it (bench.inprocess).
 - `uvicorn`: ASGI apps behind uvicorn's own httptools protocol and ProxyHeadersMiddleware, fed
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import platform
 import re
@@ -62,6 +65,7 @@ def serve_inprocess(spec: AppSpec, path: str, n: int) -> None:
     check_app(app, spec.protocol, spec.name, loop)
     run = asgi_timer(app, path, loop) if spec.protocol == "asgi" else wsgi_timer(app, path)
     run(200)
+    gc.freeze()
     run(n)
     if shutdown is not None:
         shutdown()
@@ -131,6 +135,7 @@ def serve_uvicorn(spec: AppSpec, path: str, n: int) -> None:
     head, body = loop.run_until_complete(_drive_uvicorn(app, path, 200))
     if not head.startswith(b"HTTP/1.1 200 ") or not body:
         raise SystemExit(f"{spec.name} {path} under uvicorn: unexpected reply {head!r} {body!r}")
+    gc.freeze()
     loop.run_until_complete(_drive_uvicorn(app, path, n))
     shutdown()
     loop.close()
@@ -190,6 +195,7 @@ def serve_gunicorn(spec: AppSpec, path: str, n: int) -> None:
     head, body = _drive_gunicorn(app, path, 200)
     if not head.startswith(b"HTTP/1.1 200 ") or not body:
         raise SystemExit(f"{spec.name} {path} under gunicorn: unexpected reply {head!r} {body!r}")
+    gc.freeze()
     _drive_gunicorn(app, path, n)
 
 

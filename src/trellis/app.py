@@ -376,9 +376,17 @@ class App(Router):
         already applied when it came from routing or a before-request hook). Middleware
         entered is pushed on `stack`, for `complete` to resume.
         """
-        early = self._enter_middleware(request, stack)
-        if early is not None:
-            return early
+        if self._middleware:
+            early = self._enter_middleware(request, stack)
+            if early is not None:
+                return early
+        else:
+            # PERF: no middleware: only the request checks, run here without another call.
+            for check in self._request_checks:
+                try:
+                    check(request)
+                except Exception as exc:
+                    return self.error_response(request, exc)
         route, params, allowed = self.match(request.method, request.path)
         if route is None:
             return self._apply_after_hooks(request, self._no_route(request, allowed))
