@@ -28,12 +28,23 @@ def call(app: App, method: str, headers: list[tuple[bytes, bytes]], body: bytes 
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8000),
     }
+    sent, receives = exchange(app, scope, {"type": "http.request", "body": body})
+    start, end = sent[0], sent[-1]
+    return start["status"], dict(start["headers"]), end["body"], receives
+
+
+def exchange(
+    app: App, scope: dict[str, Any], incoming: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """Start the app and serve `scope`; every receive() gets `incoming`. Returns the messages
+    sent and how many times the app called receive()."""
     sent: list[dict[str, Any]] = []
-    receives = []
+    receives = 0
 
     async def receive() -> dict[str, Any]:
-        receives.append(1)
-        return {"type": "http.request", "body": body, "more_body": False}
+        nonlocal receives
+        receives += 1
+        return incoming
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -43,8 +54,7 @@ def call(app: App, method: str, headers: list[tuple[bytes, bytes]], body: bytes 
         await app(scope, receive, send)
 
     asyncio.run(serve())
-    start, end = sent[0], sent[-1]
-    return start["status"], dict(start["headers"]), end["body"], len(receives)
+    return sent, receives
 
 
 def echo_app() -> App:
@@ -124,19 +134,7 @@ def test_a_refused_websocket_handshake_answers_over_http_with_the_real_length() 
         "scheme": "ws",
         "extensions": {"websocket.http.response": {}},
     }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "websocket.connect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def serve() -> None:
-        await app.astartup()
-        await app(scope, receive, send)
-
-    asyncio.run(serve())
+    sent, _ = exchange(app, scope, {"type": "websocket.connect"})
     start, body = sent
     assert start["type"] == "websocket.http.response.start"
     assert start["status"] == 403

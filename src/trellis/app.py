@@ -362,11 +362,6 @@ class App(Router):
 
     # -- the request flow (shared by both adapters) --
 
-    def handle(self, request: Request) -> Response:
-        """Answer `request` synchronously (the WSGI path); never raises."""
-        stack: list[Generator[None, Response, Any]] = []
-        return self.complete(request, stack, self.begin(request, stack))
-
     def begin(
         self, request: Request, stack: list[Generator[None, Response, Any]]
     ) -> Response | CompiledHandler:

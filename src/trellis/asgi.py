@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from .errors import HTTPError
 from .handlers import CompiledHandler
-from .requests import Request
+from .requests import Request, declared_length
 
 if TYPE_CHECKING:
     from .app import App
@@ -105,14 +105,7 @@ class ASGIRequest(Request):
         limit = self.app.settings.max_body_size
         declared = self._fields.get(b"content-length")
         if declared is not None:
-            try:
-                length = int(declared)
-            except ValueError:
-                raise HTTPError(400, f"Invalid Content-Length {declared!r}.") from None
-            if length < 0:
-                raise HTTPError(400, f"Invalid Content-Length {declared!r}.")
-            if length > limit:
-                raise HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+            declared_length(declared, limit)  # refused before anything is received
         parts: list[bytes] = []
         size = 0
         spool: IO[bytes] | None = None

@@ -364,3 +364,17 @@ def check_json_depth(value: Any, limit: int) -> None:
         if depth > limit:
             raise HTTPError(400, f"JSON nesting exceeds the limit of {limit} levels.")
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def declared_length(value: str | bytes, limit: int) -> int:
+    """A request's Content-Length as a number (both adapters): 400 when it is not a
+    non-negative integer, 413 when it is over `limit`."""
+    try:
+        length = int(value)
+    except ValueError:
+        raise HTTPError(400, f"Invalid Content-Length {value!r}.") from None
+    if length < 0:
+        raise HTTPError(400, f"Invalid Content-Length {value!r}.")
+    if length > limit:
+        raise HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
+    return length

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .app import iterate_sync, run_sync
 from .errors import ConfigurationError, HTTPError
-from .requests import Request
+from .requests import Request, declared_length
 
 if TYPE_CHECKING:
     from .app import App
@@ -101,15 +101,7 @@ class WSGIRequest(Request):
         raw_length = environ.get("CONTENT_LENGTH")
         stream = environ["wsgi.input"]
         if raw_length:
-            try:
-                remaining = int(raw_length)
-            except ValueError:
-                raise HTTPError(400, f"Invalid Content-Length {raw_length!r}.") from None
-            if remaining < 0:
-                raise HTTPError(400, f"Invalid Content-Length {raw_length!r}.")
-            if remaining > limit:
-                raise HTTPError(413, f"The request body exceeds the limit of {limit} bytes.")
-            return _read_exact(stream, remaining)
+            return _read_exact(stream, declared_length(raw_length, limit))
         if environ.get("wsgi.input_terminated"):
             return _read_until_eof(stream, limit)
         return iter(())
@@ -158,7 +150,7 @@ class WSGIAdapter:
         started = time.perf_counter() if _access_logger.isEnabledFor(logging.INFO) else 0.0
         request = WSGIRequest(app, environ)
         if request.rejection is None:
-            # PERF: App.handle's two steps called here, one frame fewer per request.
+            # PERF: the app's two steps called here, no wrapper frame per request.
             stack: list[Any] = []
             response = app.complete(request, stack, app.begin(request, stack))
         else:
