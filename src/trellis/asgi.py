@@ -266,16 +266,18 @@ class ASGIAdapter:
         status = response.status
         raw_headers = response.raw_headers
         sized = response.stream is None and status != 204 and status != 304 and status >= 200
-        # PERF: the usual headers are all in the cache: one map in C, no Python loop.
-        headers = list(map(_HEADER_BYTES.get, raw_headers))
-        if None in headers:
-            # Some are not cached, such as a Content-Length the handler set (never cached): on
-            # a complete body it gives way to the real one.
-            headers = [
-                _HEADER_BYTES.get(pair) or _encode_header(pair)
-                for pair in raw_headers
-                if not (sized and pair[0] == "content-length")
-            ]
+        # PERF: the usual headers are all in the cache, so each costs one lookup. Those that are
+        # not (such as a Content-Length the handler set, never cached) are encoded here; on a
+        # complete body a hand-set Content-Length gives way to the real one.
+        cached = _HEADER_BYTES.get
+        headers = []
+        for pair in raw_headers:
+            encoded = cached(pair)
+            if encoded is None:
+                if sized and pair[0] == "content-length":
+                    continue
+                encoded = _encode_header(pair)
+            headers.append(encoded)
         try:
             if response.stream is None:
                 body = response.body
