@@ -391,7 +391,7 @@ class App(Router):
             try:
                 early = hook(request)
             except Exception as exc:
-                return self._apply_after_hooks(request, self.error_response(request, exc))
+                return self._after_error(request, exc)
             if early is not None:
                 return self._apply_after_hooks(request, self._to_response(early, request))
         handler: CompiledHandler = route.call
